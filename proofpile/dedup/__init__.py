@@ -1,0 +1,3 @@
+from proofpile.dedup.exact import ChunkDedupFilter, ChunkDeduplicator
+
+__all__ = ["ChunkDedupFilter", "ChunkDeduplicator"]
