@@ -1,0 +1,114 @@
+"""fastText language identification for text-like code (LaTeX above all), from a model file we choose.
+
+datatrove's own LanguageFilter cannot be pointed at a model path: it downloads its model on first use, which
+breaks offline clusters and makes the model version an accident of the run date. Here the model is an explicit
+input (a local lid.176.bin/.ftz, or a URL fetched once into ~/.cache/proofpile/) so a recipe pins it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+
+_LABEL_PREFIX = "__label__"
+CACHE_DIR = Path("~/.cache/proofpile").expanduser()
+
+
+def _is_url(model: str) -> bool:
+    return model.startswith(("http://", "https://"))
+
+
+def resolve_model(model: str) -> Path:
+    """Local path of ``model``, downloading a URL into the cache the first time it is seen."""
+    if not _is_url(model):
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"fastText language-ID model not found: {path}")
+        return path
+    target = CACHE_DIR / os.path.basename(model.split("?", 1)[0])
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # write beside the target and rename, so concurrent workers never load a half-written file
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".")
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(model) as response:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return target
+
+
+class LanguageIdentifier:
+    """Top-1 language and probability for a text; the model loads on the first prediction."""
+
+    def __init__(self, model_path: str | os.PathLike):
+        self.model_path = str(model_path)
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            import fasttext
+
+            path = resolve_model(self.model_path)
+            # older fasttext wheels print a deprecation warning on every load; it carries no information
+            if hasattr(fasttext, "FastText") and hasattr(fasttext.FastText, "eprint"):
+                fasttext.FastText.eprint = lambda *args, **kwargs: None
+            self._model = fasttext.load_model(str(path))
+        return self._model
+
+    def predict(self, text: str) -> tuple[str, float]:
+        # fastText reads exactly one line
+        labels, probs = self.model.predict(text.replace("\n", " "), k=1)
+        if not labels:
+            return "", 0.0
+        return labels[0].removeprefix(_LABEL_PREFIX), float(probs[0])
+
+    def __getstate__(self):
+        # steps are pickled to worker processes; each worker loads its own copy
+        return {**self.__dict__, "_model": None}
+
+
+class LanguageIdFilter(BaseFilter):
+    """Drop documents of the selected code languages whose prose is not in ``keep``.
+
+    The prediction is stored as ``lid_lang``/``lid_score`` whether or not the document is kept, so a recipe can
+    re-threshold later without running the model again.
+    """
+
+    name = "language id"
+
+    def __init__(
+        self,
+        model: str,
+        languages: list[str] = ["tex"],  # noqa: B006 - the contract's signature; never mutated
+        keep: list[str] = ["en"],  # noqa: B006
+        threshold: float = 0.5,
+        exclusion_writer=None,
+    ):
+        super().__init__(exclusion_writer)
+        # The model is not touched here: `--dry-run` builds steps with the recipe's unresolved path, and a
+        # cluster path may exist only on workers. Call resolve_model(model) as a preflight check instead.
+        self.model = model
+        self.languages = frozenset(languages)
+        self.keep = frozenset(keep)
+        self.threshold = threshold
+        self.identifier = LanguageIdentifier(model)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if doc.metadata.get("lang") not in self.languages:
+            return True
+        lang, score = self.identifier.predict(doc.text)
+        doc.metadata["lid_lang"] = lang
+        doc.metadata["lid_score"] = score
+        if lang in self.keep and score >= self.threshold:
+            return True
+        return False, "wrong_language"
