@@ -100,6 +100,12 @@ _EXTRAS_REPO = "lean/algebra-basics"
 _SYMLINK_NAME = "link-to-passwd"
 _SYMLINK_TARGET = "../../../../etc/passwd"
 
+#: repository that also gets MATLAB sources in encodings a crawler must not decode as UTF-8 text: editors on
+#: Windows save UTF-16 (NUL bytes: read as binary) and old toolboxes carry Latin-1 comments (invalid UTF-8)
+_ENCODING_REPO = "matlab/linear-solvers"
+_UTF16_TEXT = "% Gauss-Seidel sweep, saved as UTF-16 by an editor\nfunction x = gs_sweep(A, b, x)\nx = (tril(A)) \\ (b - triu(A, 1) * x);\nend\n"
+_LATIN1_TEXT = "% Lösung des Systems mit Vorkonditionierung (Latin-1 encoded)\nfunction x = pcg_solve(A, b)\nx = pcg(A, b);\nend\n"
+
 #: contents of the file each repository's second commit adds (names in expected.AFTER_PIN); all would be kept
 _AFTER_PIN_TEXT = {
     "lean": "theorem after_pin_visible : 1 + 1 = 2 := rfl\n",
@@ -259,6 +265,10 @@ def _create_repo(git: _Git, lang: str, name: str, src: Path, dest: Path) -> str:
             os.symlink(_SYMLINK_TARGET, dest / _SYMLINK_NAME)
         except (OSError, NotImplementedError):  # e.g. Windows without the privilege: record it in the index only
             add_symlink_to_index = True
+
+    if f"{lang}/{name}" == _ENCODING_REPO:
+        _write_file(dest / "legacy" / "gs_sweep.m", _UTF16_TEXT.encode("utf-16"))
+        _write_file(dest / "legacy" / "pcg_solve.m", _LATIN1_TEXT.encode("latin-1"))
 
     git(dest, "add", "-A", ".")
     if add_symlink_to_index:

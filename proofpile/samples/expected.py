@@ -32,6 +32,8 @@ NO_MATH_IMPORT = "no-math-import"  # Python/Jupyter without numpy/scipy/sympy/..
 DIGITS = "high-digit-density"  # mostly a numeric data table
 LANG_ID = "not-english"  # TeX rejected by fastText language ID
 NO_SECTION = "no-sectioning"  # TeX without \section / \chapter / ...
+BINARY = "binary"  # NUL bytes: a UTF-16 saved source
+INVALID_UTF8 = "invalid-utf8"  # Latin-1 bytes in a comment
 BAD_NOTEBOOK = "notebook-parse-error"  # .ipynb that is not valid JSON
 
 #: the file every sample repository's SECOND commit adds; the manifests pin the first, so it must never appear
@@ -78,6 +80,8 @@ GITHUB: dict[str, tuple[str, str]] = {
     "matlab/linear-solvers/solvers/conjugate_gradient.m": (KEEP, ""),
     "matlab/linear-solvers/solvers/jacobi_iter.m": (KEEP, ""),
     "matlab/linear-solvers/utils/vecnorm2.m": (KEEP, ""),  # first copy
+    "matlab/linear-solvers/legacy/gs_sweep.m": (REJECT, BINARY),  # generated: UTF-16 with BOM
+    "matlab/linear-solvers/legacy/pcg_solve.m": (REJECT, INVALID_UTF8),  # generated: Latin-1
     "matlab/linear-solvers/mex/MatrixView.m": (REJECT, OBJC),
     "matlab/linear-solvers/README.md": (REJECT, NOT_SOURCE),
     # matlab/signal-tools
