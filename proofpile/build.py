@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from proofpile import manifest as mf
+from proofpile.logs import quiet_datatrove
 from proofpile.recipes import Recipe, RecipeError, dump, resolve_relative
 from proofpile.shards import remove_stale
 from proofpile.shard_io import RankWriter, ShardReader, ShardWriter, rank_files
@@ -175,7 +176,8 @@ def _reader(plan: BuildPlan, source: str):
         gh = r.sources.github
         workdir = gh.workdir or str(plan.work / "clones")
         return GitHubReader(plan.repos, extensions=EXTENSIONS, workdir=workdir, subset=r.subset,
-                            max_repo_bytes=gh.max_repo_bytes, max_file_bytes=gh.max_file_bytes)
+                            max_repo_bytes=gh.max_repo_bytes, max_file_bytes=gh.max_file_bytes,
+                            report_dir=str(plan.work / "reports" / "github"))
     from proofpile.sources.stack import StackReader
 
     st = r.sources.stack
@@ -227,10 +229,21 @@ class _Progress:
             self._thread.join()
 
 
-def _execute(pipeline: list, tasks: int, workers: int, logging_dir: Path, desc: str, progress: bool) -> None:
+def _local_executor_class():
     from datatrove.executor import LocalPipelineExecutor
 
-    executor = LocalPipelineExecutor(
+    class QuietLocalExecutor(LocalPipelineExecutor):
+        """datatrove's local executor, logging to the terminal at WARNING in every worker process."""
+
+        def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+            quiet_datatrove()
+            return super()._run_for_rank(rank, local_rank, node_rank)
+
+    return QuietLocalExecutor
+
+
+def _execute(pipeline: list, tasks: int, workers: int, logging_dir: Path, desc: str, progress: bool) -> None:
+    executor = _local_executor_class()(
         pipeline=pipeline,
         tasks=tasks,
         workers=max(1, min(workers, tasks)),
@@ -247,6 +260,7 @@ def _execute(pipeline: list, tasks: int, workers: int, logging_dir: Path, desc: 
 def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
     """Run (or resume) the build; returns the manifest it wrote to `<out>/manifest.json`."""
     _check_identity(plan)
+    quiet_datatrove()
     r = plan.recipe
     logs = plan.work / "logs"
     task_files: list[str] = []
@@ -286,11 +300,8 @@ def build_manifest(plan: BuildPlan) -> dict:
     r = plan.recipe
     logs = plan.work / "logs"
     stages, funnel = [], []
-    per_task: dict[str, list] = {}
     for source, _ in plan.sources():
-        tasks = mf.read_task_stats(logs / source)
-        per_task[source] = tasks
-        steps = mf.merge_steps(tasks)
+        steps = mf.merge_steps(mf.read_task_stats(logs / source))
         stages.append({"stage": f"{source}: crawl + filter", "steps": steps})
         funnel += mf.funnel_rows(source, steps)
     steps = mf.merge_steps(mf.read_task_stats(logs / "finalize"))
@@ -302,7 +313,7 @@ def build_manifest(plan: BuildPlan) -> dict:
         "recipe": {"name": r.name, "path": str(plan.recipe_path), "resolved": dump(r)},
         "versions": mf.versions(),
         "inputs": {
-            "github": _repo_inputs(plan, per_task.get("github", [])),
+            "github": _repo_inputs(plan),
             "stack": {"files": plan.stack_files, "hub_langs": plan.stack_hub_langs},
             "manifest_errors": plan.manifest_errors,
         },
@@ -315,13 +326,16 @@ def build_manifest(plan: BuildPlan) -> dict:
     }
 
 
-def _repo_inputs(plan: BuildPlan, tasks: list[list[dict]]) -> list[dict]:
-    """Each repository with its pinned commit and what happened to it (task i read repository i)."""
+def _repo_inputs(plan: BuildPlan) -> list[dict]:
+    """Each repository as its task reported it: pinned and resolved commit, status, error, documents read."""
+    reports: dict[tuple[str, str | None], dict] = {}
+    for f in sorted((plan.work / "reports" / "github").glob("*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            rep = json.loads(line)
+            reports[(rep["url"], rep["pinned"])] = rep
     out = []
-    for i, spec in enumerate(plan.repos):
-        counts = tasks[i][0]["counts"] if i < len(tasks) and tasks[i] else {}
-        entry = {"name": spec.name, "url": spec.url, "lang": spec.lang, "commit": spec.commit}
-        entry["status"] = "failed" if counts.get("repo_failed") else "ok"
-        entry["counts"] = counts
-        out.append(entry)
+    for spec in plan.repos:
+        rep = reports.get((spec.url, spec.commit), {"status": "not run"})
+        out.append({"name": spec.name, "url": spec.url, "lang": spec.lang, "pinned": spec.commit,
+                    **{k: v for k, v in rep.items() if k not in ("name", "url", "lang", "pinned")}})
     return out

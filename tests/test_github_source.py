@@ -133,7 +133,7 @@ def test_reader_documents_and_counters(mixed_repo, tmp_path, warnings_logged):
     counts = {k: stats[k].total for k in stats.stats if not k.startswith("doc_len")}
     assert counts == {
         "repos_fetched": 1,
-        "files_read": 2,
+        "documents": 2,
         "skipped_binary": 1,
         "skipped_invalid_utf8": 1,
         "skipped_symlink": 2,

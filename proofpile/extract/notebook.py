@@ -130,7 +130,7 @@ class NotebookToMarkdown(PipelineStep):
             if doc.metadata.get("lang") != "jupyter":
                 yield doc
                 continue
-            self.stat_update("total")
+            self.stat_update("notebooks")
             try:
                 with self.track_time():
                     doc.text = notebook_to_markdown(doc.text)

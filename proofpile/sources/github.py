@@ -11,6 +11,8 @@ settings, and fetching a single commit by id with ``--depth 1`` is one command.
 
 from __future__ import annotations
 
+import json
+
 import hashlib
 import os
 import re
@@ -373,7 +375,10 @@ class GitHubReader(PipelineStep):
         max_file_bytes: int = 1_048_575 * 2,
         keep_clones: bool = False,
         timeout: float = 600,
+        report_dir: str | None = None,
     ):
+        """`report_dir`: where each task writes one JSON line per repository (resolved commit, status, error),
+        so a run manifest can say exactly which inputs went in."""
         super().__init__()
         missing = sorted({r.lang for r in repos} - {lang for lang, exts in extensions.items() if exts})
         if missing:
@@ -387,17 +392,19 @@ class GitHubReader(PipelineStep):
         self.max_file_bytes = max_file_bytes
         self.keep_clones = keep_clones
         self.timeout = timeout
+        self.report_dir = report_dir
 
     def _document(self, repo: FetchedRepo, f: RepoFile) -> Document | None:
         spec = repo.spec
+        from datatrove.utils.logging import logger
+
         if b"\0" in f.data[:_BINARY_PROBE]:
+            logger.warning(f"{spec.name}@{repo.commit}:{f.path}: binary content (NUL bytes), skipped")
             self.stat_update("skipped_binary")
             return None
         try:
             text = f.data.decode("utf-8")
         except UnicodeDecodeError as err:
-            from datatrove.utils.logging import logger
-
             logger.warning(f"{spec.name}@{repo.commit}:{f.path}: invalid UTF-8 at byte {err.start}")
             self.stat_update("skipped_invalid_utf8")
             return None
@@ -425,15 +432,20 @@ class GitHubReader(PipelineStep):
             yield from data
         if shutil.which("git") is None:
             raise RuntimeError("GitHubReader needs the git command line tool on PATH")
+        reports: list[dict] = []
         for spec in self.repos[rank::world_size]:
+            report = {"name": spec.name, "url": spec.url, "lang": spec.lang, "pinned": spec.commit}
+            reports.append(report)
             try:
                 with self.track_time("repo"):
                     repo = fetch_repo(spec, Path(self.workdir), self.max_repo_bytes, self.timeout)
             except RepoError as err:
                 logger.warning(str(err))
                 self.stat_update("repo_failed")
+                report.update(status="failed", error=str(err))
                 continue
             self.stat_update("repos_fetched")
+            report.update(status="ok", commit=repo.commit, size_bytes=repo.size_bytes, documents=0)
             try:
                 for f in iter_repo_files(repo, self.extensions[spec.lang], self.max_file_bytes):
                     if isinstance(f, SkippedFile):
@@ -442,12 +454,23 @@ class GitHubReader(PipelineStep):
                     doc = self._document(repo, f)
                     if doc is None:
                         continue
-                    self.stat_update("files_read")
+                    self.stat_update("documents")
+                    report["documents"] += 1
                     self.update_doc_stats(doc)
                     yield doc
             except RepoError as err:  # the object store went bad mid-read: lose this repository, not the task
                 logger.warning(str(err))
                 self.stat_update("repo_failed")
+                report.update(status="failed", error=str(err))
             finally:
                 if not self.keep_clones:
                     repo.remove()
+        if self.report_dir:
+            _write_report(Path(self.report_dir) / f"{rank:05d}.jsonl", reports)
+
+
+def _write_report(path: Path, reports: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in reports), encoding="utf-8")
+    os.replace(tmp, path)

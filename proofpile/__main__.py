@@ -1,0 +1,3 @@
+from proofpile.cli import app
+
+app()
