@@ -25,7 +25,8 @@ import yaml
 
 from proofpile import manifest as mf
 from proofpile.logs import quiet_datatrove
-from proofpile.recipes import Recipe, RecipeError, dump, resolve_relative
+from proofpile.recipes import Recipe, RecipeError, Sources, dump, resolve_relative
+from proofpile.source_plans import PLANNERS, SourcePlan
 from proofpile.shards import remove_stale
 from proofpile.shard_io import RankWriter, ShardReader, ShardWriter, rank_files
 
@@ -37,61 +38,30 @@ class BuildPlan:
     recipe: Recipe
     recipe_path: Path
     out: Path
-    repos: list = field(default_factory=list)  # proofpile.sources.repo_manifest.RepoSpec
-    manifest_errors: list[str] = field(default_factory=list)
-    stack_files: list[str] = field(default_factory=list)
-    stack_hub_langs: list[str] = field(default_factory=list)
+    sources: list[SourcePlan] = field(default_factory=list)  # in the fixed order finalize reads them
 
     @property
     def work(self) -> Path:
         return self.out / WORK
 
-    def sources(self) -> list[tuple[str, int]]:
-        """(source name, number of tasks), in the fixed order the finalize stage reads them."""
-        out = []
-        if self.repos:
-            out.append(("github", len(self.repos)))
-        if self.stack_files or self.stack_hub_langs:
-            out.append(("stack", len(self.stack_files) or len(self.stack_hub_langs)))
-        return out
+    @property
+    def input_errors(self) -> list[str]:
+        return [e for s in self.sources for e in s.errors]
 
     def identity(self) -> dict:
         """What must match for a re-run into the same directory to be a resume rather than a new build."""
-        return {
-            "recipe": dump(self.recipe),
-            "repos": [[r.url, r.commit, r.lang] for r in self.repos],
-            "stack_files": self.stack_files,
-            "stack_hub_langs": self.stack_hub_langs,
-        }
+        return {"recipe": dump(self.recipe), "inputs": {s.name: s.identity for s in self.sources}}
 
 
 def plan_build(recipe: Recipe, recipe_path: Path, out: Path, sample: bool = False) -> BuildPlan:
-    from proofpile.sources.repo_manifest import parse_manifest
-
     out = out.resolve()
     if sample:
         recipe = _with_sample_inputs(recipe, out / WORK / "sample")
     plan = BuildPlan(recipe=recipe, recipe_path=recipe_path, out=out)
-    gh = recipe.sources.github
-    if gh is not None:
-        seen = set()
-        for ref in gh.manifests:
-            path = resolve_relative(recipe_path, ref)
-            if not path.is_file():
-                plan.manifest_errors.append(f"{path}: manifest file not found")
-                continue
-            specs, errors = parse_manifest(path)
-            plan.manifest_errors.extend(str(e) for e in errors)
-            for spec in specs:
-                if (spec.url, spec.commit) not in seen:  # the same repo listed by two manifests is read once
-                    seen.add((spec.url, spec.commit))
-                    plan.repos.append(spec)
-    st = recipe.sources.stack
-    if st is not None and st.langs:
-        if st.files:
-            plan.stack_files = [str(resolve_relative(recipe_path, f)) for f in st.files]
-        else:
-            plan.stack_hub_langs = list(st.langs)
+    for name in Sources.model_fields:
+        cfg = getattr(recipe.sources, name)
+        if cfg is not None and (source := PLANNERS[name](cfg, recipe, recipe_path)) is not None:
+            plan.sources.append(source)
     return plan
 
 
@@ -113,26 +83,13 @@ def describe(plan: BuildPlan) -> str:
     r = plan.recipe
     lines = [f"# recipe {r.name} ({plan.recipe_path})", yaml.safe_dump(dump(r), sort_keys=False).rstrip(), ""]
     lines.append("# inputs")
-    by_lang: dict[str, int] = {}
-    for spec in plan.repos:
-        by_lang[spec.lang] = by_lang.get(spec.lang, 0) + 1
-    lines.append(f"github: {len(plan.repos)} repositories " + json.dumps(dict(sorted(by_lang.items()))))
-    for spec in plan.repos[:10]:
-        lines.append(f"  {spec.lang:9s} {spec.name}@{spec.commit or 'HEAD'}")
-    if len(plan.repos) > 10:
-        lines.append(f"  ... {len(plan.repos) - 10} more")
-    if plan.stack_files:
-        lines.append(f"the stack: {len(plan.stack_files)} local files")
-        lines.extend(f"  {f}" for f in plan.stack_files)
-    elif plan.stack_hub_langs:
-        st = r.sources.stack
-        lines.append(f"the stack: stream {st.dataset}@{st.revision} data/<lang> for {', '.join(plan.stack_hub_langs)}")
-    for err in plan.manifest_errors:
-        lines.append(f"manifest error: {err}")
+    for source in plan.sources:
+        lines += source.describe
+    lines += [f"input error: {err}" for err in plan.input_errors]
     lines += ["", "# stages"]
-    for source, tasks in plan.sources():
-        steps = " -> ".join(s.name for s in _filter_steps(plan, source, dry=True))
-        lines.append(f"1. {source}: {tasks} tasks: read -> {steps} -> {WORK}/{source}/")
+    for source in plan.sources:
+        steps = " -> ".join(s.name for s in _filter_steps(plan, source.name, dry=True))
+        lines.append(f"1. {source.name}: {source.tasks} tasks: read -> {steps} -> {WORK}/{source.name}/")
     final = ["read task files in input order"]
     if r.stages.exact_dedup.enabled:
         final.append(f"chunk-exact dedup ({r.stages.exact_dedup.chunk_chars} chars)")
@@ -165,26 +122,6 @@ def _filter_steps(plan: BuildPlan, source: str, dry: bool = False) -> list:
         steps.append(LanguageIdFilter(model=model, languages=st.langid.languages, keep=st.langid.keep,
                                       threshold=st.langid.threshold))
     return steps
-
-
-def _reader(plan: BuildPlan, source: str):
-    r = plan.recipe
-    if source == "github":
-        from proofpile.filters.code_rules import EXTENSIONS
-        from proofpile.sources.github import GitHubReader
-
-        gh = r.sources.github
-        workdir = gh.workdir or str(plan.work / "clones")
-        return GitHubReader(plan.repos, extensions=EXTENSIONS, workdir=workdir, subset=r.subset,
-                            max_repo_bytes=gh.max_repo_bytes, max_file_bytes=gh.max_file_bytes,
-                            report_dir=str(plan.work / "reports" / "github"))
-    from proofpile.sources.stack import StackReader
-
-    st = r.sources.stack
-    if plan.stack_files:
-        return StackReader(files=plan.stack_files, subset=r.subset, limit=st.limit)
-    return StackReader(hub_langs=plan.stack_hub_langs, dataset=st.dataset, revision=st.revision,
-                       subset=r.subset, limit=st.limit)
 
 
 def _check_identity(plan: BuildPlan) -> None:
@@ -264,12 +201,12 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
     r = plan.recipe
     logs = plan.work / "logs"
     task_files: list[str] = []
-    for source, tasks in plan.sources():
-        folder = plan.work / source
+    for source in plan.sources:
+        folder = plan.work / source.name
         folder.mkdir(parents=True, exist_ok=True)
-        pipeline = [_reader(plan, source), *_filter_steps(plan, source), RankWriter(str(folder))]
-        _execute(pipeline, tasks, workers, logs / source, f"{source}: crawl + filter", progress)
-        task_files += [str(p) for rank in range(tasks) for p in rank_files(folder, rank)]
+        pipeline = [source.make_reader(plan.work), *_filter_steps(plan, source.name), RankWriter(str(folder))]
+        _execute(pipeline, source.tasks, workers, logs / source.name, f"{source.name}: crawl + filter", progress)
+        task_files += [str(p) for rank in range(source.tasks) for p in rank_files(folder, rank)]
 
     finalize_logs = logs / "finalize"
     if not (finalize_logs / "completions" / "00000").is_file():
@@ -300,10 +237,10 @@ def build_manifest(plan: BuildPlan) -> dict:
     r = plan.recipe
     logs = plan.work / "logs"
     stages, funnel = [], []
-    for source, _ in plan.sources():
-        steps = mf.merge_steps(mf.read_task_stats(logs / source))
-        stages.append({"stage": f"{source}: crawl + filter", "steps": steps})
-        funnel += mf.funnel_rows(source, steps)
+    for source in plan.sources:
+        steps = mf.merge_steps(mf.read_task_stats(logs / source.name))
+        stages.append({"stage": f"{source.name}: crawl + filter", "steps": steps})
+        funnel += mf.funnel_rows(source.name, steps)
     steps = mf.merge_steps(mf.read_task_stats(logs / "finalize"))
     stages.append({"stage": "finalize", "steps": steps})
     funnel += mf.funnel_rows("finalize", steps)
@@ -313,9 +250,8 @@ def build_manifest(plan: BuildPlan) -> dict:
         "recipe": {"name": r.name, "path": str(plan.recipe_path), "resolved": dump(r)},
         "versions": mf.versions(),
         "inputs": {
-            "github": _repo_inputs(plan),
-            "stack": {"files": plan.stack_files, "hub_langs": plan.stack_hub_langs},
-            "manifest_errors": plan.manifest_errors,
+            **{source.name: source.report(plan.work) for source in plan.sources},
+            "errors": plan.input_errors,
         },
         "stages": stages,
         "funnel": funnel,
@@ -324,18 +260,3 @@ def build_manifest(plan: BuildPlan) -> dict:
             "shards": shards,
         },
     }
-
-
-def _repo_inputs(plan: BuildPlan) -> list[dict]:
-    """Each repository as its task reported it: pinned and resolved commit, status, error, documents read."""
-    reports: dict[tuple[str, str | None], dict] = {}
-    for f in sorted((plan.work / "reports" / "github").glob("*.jsonl")):
-        for line in f.read_text(encoding="utf-8").splitlines():
-            rep = json.loads(line)
-            reports[(rep["url"], rep["pinned"])] = rep
-    out = []
-    for spec in plan.repos:
-        rep = reports.get((spec.url, spec.commit), {"status": "not run"})
-        out.append({"name": spec.name, "url": spec.url, "lang": spec.lang, "pinned": spec.commit,
-                    **{k: v for k, v in rep.items() if k not in ("name", "url", "lang", "pinned")}})
-    return out

@@ -36,7 +36,7 @@ def build(
         plan = plan_build(rec, path, out, sample=sample)
     except RecipeError as e:
         _fail(str(e))
-    for err in plan.manifest_errors:
+    for err in plan.input_errors:
         typer.echo(f"warning: {err}", err=True)
     if dry_run:
         typer.echo(describe(plan))

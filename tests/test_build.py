@@ -205,7 +205,7 @@ def test_bad_repositories_and_manifest_lines(tmp_path: Path, lid_model: Path):
     manifest = json.loads((out / "manifest.json").read_text())
     status = {Path(r["url"]).name.split("@")[0]: r["status"] for r in manifest["inputs"]["github"]}
     assert status == {"does-not-exist": "failed", "good": "ok"}
-    assert any("lean.txt:3" in e for e in manifest["inputs"]["manifest_errors"])
+    assert any("lean.txt:3" in e for e in manifest["inputs"]["errors"])
     assert (out / "tiny-stack" / "train" / "lean-00000.parquet").is_file()
 
 

@@ -1,0 +1,119 @@
+"""How each recipe source becomes build tasks: its input units, its reader, its lines in the manifest.
+
+A new source (arXiv archives, Common Crawl WARCs) is one `plan_<name>` function registered in `PLANNERS`
+under the same name as its section in `recipes.Sources`; the build runs sources in that section order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from proofpile.recipes import Recipe, resolve_relative
+
+
+@dataclass
+class SourcePlan:
+    name: str
+    tasks: int  # one datatrove task per input unit, fixed by the inputs and never by --workers
+    identity: Any  # what pins the inputs: a re-run with other inputs is a new build, not a resume
+    make_reader: Callable[[Path], Any]  # (work dir) -> the datatrove reader step
+    describe: list[str] = field(default_factory=list)  # --dry-run lines
+    errors: list[str] = field(default_factory=list)  # bad input lines, reported and recorded, never fatal
+    report: Callable[[Path], Any] = lambda work: None  # (work dir) -> this source's inputs in the manifest
+
+
+def plan_github(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
+    from proofpile.sources.repo_manifest import parse_manifest
+
+    repos, errors, seen = [], [], set()
+    for ref in cfg.manifests:
+        path = resolve_relative(recipe_path, ref)
+        if not path.is_file():
+            errors.append(f"{path}: manifest file not found")
+            continue
+        specs, bad = parse_manifest(path)
+        errors.extend(str(e) for e in bad)
+        for spec in specs:
+            if (spec.url, spec.commit) not in seen:  # the same repo listed by two manifests is read once
+                seen.add((spec.url, spec.commit))
+                repos.append(spec)
+    if not repos and not errors:
+        return None
+
+    def make_reader(work: Path):
+        from proofpile.filters.code_rules import EXTENSIONS
+        from proofpile.sources.github import GitHubReader
+
+        return GitHubReader(repos, extensions=EXTENSIONS, workdir=cfg.workdir or str(work / "clones"),
+                            subset=recipe.subset, max_repo_bytes=cfg.max_repo_bytes,
+                            max_file_bytes=cfg.max_file_bytes, report_dir=str(work / "reports" / "github"))
+
+    by_lang: dict[str, int] = {}
+    for spec in repos:
+        by_lang[spec.lang] = by_lang.get(spec.lang, 0) + 1
+    describe = [f"github: {len(repos)} repositories " + json.dumps(dict(sorted(by_lang.items())))]
+    describe += [f"  {spec.lang:9s} {spec.name}@{spec.commit or 'HEAD'}" for spec in repos[:10]]
+    if len(repos) > 10:
+        describe.append(f"  ... {len(repos) - 10} more")
+    return SourcePlan(
+        name="github",
+        tasks=len(repos),
+        identity=[[r.url, r.commit, r.lang] for r in repos],
+        make_reader=make_reader,
+        describe=describe,
+        errors=errors,
+        report=lambda work: _repo_reports(repos, work / "reports" / "github"),
+    )
+
+
+def _repo_reports(repos: list, folder: Path) -> list[dict]:
+    """Each repository as its task reported it: pinned and resolved commit, status, error, documents read."""
+    reports: dict[tuple[str, str | None], dict] = {}
+    for f in sorted(folder.glob("*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            rep = json.loads(line)
+            reports[(rep["url"], rep["pinned"])] = rep
+    out = []
+    for spec in repos:
+        rep = reports.get((spec.url, spec.commit), {"status": "not run"})
+        out.append({"name": spec.name, "url": spec.url, "lang": spec.lang, "pinned": spec.commit,
+                    **{k: v for k, v in rep.items() if k not in ("name", "url", "lang", "pinned")}})
+    return out
+
+
+def plan_stack(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
+    if not cfg.langs:
+        return None
+    files = [str(resolve_relative(recipe_path, f)) for f in cfg.files]
+    langs = list(cfg.langs)
+
+    def make_reader(work: Path):
+        from proofpile.sources.stack import StackReader
+
+        if files:
+            return StackReader(files=files, subset=recipe.subset, limit=cfg.limit)
+        return StackReader(hub_langs=langs, dataset=cfg.dataset, revision=cfg.revision, subset=recipe.subset,
+                           limit=cfg.limit)
+
+    if files:
+        describe = [f"the stack: {len(files)} local files", *(f"  {f}" for f in files)]
+    else:
+        describe = [f"the stack: stream {cfg.dataset}@{cfg.revision} data/<lang> for {', '.join(langs)}"]
+    return SourcePlan(
+        name="stack",
+        tasks=len(files) or len(langs),
+        identity={"files": files, "hub_langs": [] if files else langs},
+        make_reader=make_reader,
+        describe=describe,
+        report=lambda work: {"files": files, "hub_langs": [] if files else langs},
+    )
+
+
+PLANNERS: dict[str, Callable[[Any, Recipe, Path], SourcePlan | None]] = {
+    "github": plan_github,
+    "stack": plan_stack,
+}
