@@ -31,3 +31,14 @@ def lid_model(shared_data: Path) -> Path:
     if not p.is_file():
         pytest.skip(f"fastText language-ID model missing: {p}")
     return p
+
+
+@pytest.fixture
+def warnings_logged():
+    """Messages logged at WARNING or above while the test runs (bad inputs must be reported in one line)."""
+    from datatrove.utils.logging import logger  # importing it first: the import resets loguru's handlers
+
+    messages: list[str] = []
+    handler = logger.add(lambda m: messages.append(m.record["message"]), level="WARNING")
+    yield messages
+    logger.remove(handler)

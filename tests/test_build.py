@@ -28,6 +28,10 @@ def run_cli(*args: str, check: bool = True, **kw) -> subprocess.CompletedProcess
     return proc
 
 
+def sample_args(out: Path, lid_model: Path, *extra: str) -> list[str]:
+    return ["build", "algebraic-stack", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}", *extra]
+
+
 def output_files(out: Path) -> dict[str, bytes]:
     """Every file a build produced for users (shards and manifest), by relative path."""
     files = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*.parquet") if "_work" not in p.parts}
@@ -45,7 +49,7 @@ def all_rows(out: Path, subset: str = "algebraic-stack") -> list[dict]:
 @pytest.fixture(scope="module")
 def sample_build(tmp_path_factory, lid_model) -> Path:
     out = tmp_path_factory.mktemp("sample") / "out"
-    run_cli("build", "algebraic-stack", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}")
+    run_cli(*sample_args(out, lid_model))
     return out
 
 
@@ -110,8 +114,7 @@ def test_sample_build_applies_the_rules(sample_build: Path):
 
 def test_sample_build_prints_funnel(tmp_path: Path, lid_model: Path):
     out = tmp_path / "out"
-    proc = run_cli("build", "algebraic-stack", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}",
-                   "--set", "stages.exact_dedup.enabled=false")
+    proc = run_cli(*sample_args(out, lid_model, "--set", "stages.exact_dedup.enabled=false"))
     assert "code rules" in proc.stdout and "dropped" in proc.stdout
     manifest = json.loads((out / "manifest.json").read_text())
     assert not any(r["step"] == "chunk-exact dedup" for r in manifest["funnel"])
@@ -128,7 +131,7 @@ def _build_then_move(out: Path, to: Path, *args: str) -> dict[str, bytes]:
 
 def test_worker_count_does_not_change_outputs(tmp_path: Path, lid_model: Path):
     out = tmp_path / "out"
-    args = ["build", "algebraic-stack", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}"]
+    args = sample_args(out, lid_model)
     one = _build_then_move(out, tmp_path / "one", *args, "--workers", "1")
     two = _build_then_move(out, tmp_path / "two", *args, "--workers", "2")
     assert sorted(one) == sorted(two)
@@ -138,7 +141,7 @@ def test_worker_count_does_not_change_outputs(tmp_path: Path, lid_model: Path):
 
 def test_interrupted_build_resumes_to_identical_output(tmp_path: Path, lid_model: Path):
     out = tmp_path / "out"
-    args = ["build", "algebraic-stack", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}"]
+    args = sample_args(out, lid_model)
     reference = _build_then_move(out, tmp_path / "reference", *args)
     proc = subprocess.Popen([*PROOFPILE, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -161,7 +164,7 @@ def test_interrupted_build_resumes_to_identical_output(tmp_path: Path, lid_model
 
 def test_resume_after_crash_inside_finalize(tmp_path: Path, lid_model: Path):
     out = tmp_path / "out"
-    args = ["build", "algebraic-stack", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}"]
+    args = sample_args(out, lid_model)
     run_cli(*args)
     before = output_files(out)
     # simulate a finalize killed after renaming one shard and while writing another
@@ -244,6 +247,5 @@ def test_unknown_key_in_recipe_file(tmp_path: Path):
 
 
 def test_rebuild_into_directory_of_other_recipe_is_refused(sample_build: Path, lid_model: Path):
-    proc = run_cli("build", "algebraic-stack", "--sample", "--out", str(sample_build), "--set",
-                   f"langid.model={lid_model}", "--set", "split.seed=1", check=False)
+    proc = run_cli(*sample_args(sample_build, lid_model, "--set", "split.seed=1"), check=False)
     assert proc.returncode == 2 and "another recipe" in proc.stderr

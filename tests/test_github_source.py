@@ -25,16 +25,6 @@ def spec_for(path: Path, commit: str | None, lang: str = "lean", name: str | Non
 
 
 @pytest.fixture
-def warnings_logged():
-    from datatrove.utils.logging import logger  # importing it first: the import resets loguru's handlers
-
-    messages: list[str] = []
-    handler = logger.add(lambda m: messages.append(m.record["message"]), level="WARNING")
-    yield messages
-    logger.remove(handler)
-
-
-@pytest.fixture
 def mixed_repo(tmp_path):
     """A repository exercising every way a file can be read or skipped; a later commit must stay unseen."""
     files = {

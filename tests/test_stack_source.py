@@ -25,16 +25,6 @@ def row(i: int, lang: str = "Python", **over) -> dict:
     return r
 
 
-@pytest.fixture
-def warnings_logged():
-    from datatrove.utils.logging import logger  # importing it first: the import resets loguru's handlers
-
-    messages: list[str] = []
-    handler = logger.add(lambda m: messages.append(m.record["message"]), level="WARNING")
-    yield messages
-    logger.remove(handler)
-
-
 def write_parquet(path, rows, row_group_size=None):
     pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=row_group_size)
     return str(path)
