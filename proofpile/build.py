@@ -25,8 +25,10 @@ import yaml
 
 from proofpile import manifest as mf
 from proofpile.logs import quiet_datatrove
-from proofpile.recipes import Recipe, RecipeError, Sources, dump, resolve_relative
+from proofpile.recipes import Recipe, RecipeError, Sources, dump
 from proofpile.source_plans import PLANNERS, SourcePlan
+from proofpile.split import SplitTagger
+from proofpile.stages import final_steps, task_steps
 from proofpile.shards import remove_stale
 from proofpile.shard_io import RankWriter, ShardReader, ShardWriter, rank_files
 
@@ -88,40 +90,15 @@ def describe(plan: BuildPlan) -> str:
     lines += [f"input error: {err}" for err in plan.input_errors]
     lines += ["", "# stages"]
     for source in plan.sources:
-        steps = " -> ".join(s.name for s in _filter_steps(plan, source.name, dry=True))
+        steps = " -> ".join(s.name for s in task_steps(plan, source.name))
         lines.append(f"1. {source.name}: {source.tasks} tasks: read -> {steps} -> {WORK}/{source.name}/")
-    final = ["read task files in input order"]
-    if r.stages.exact_dedup.enabled:
-        final.append(f"chunk-exact dedup ({r.stages.exact_dedup.chunk_chars} chars)")
+    final = ["read task files in input order", *(s.name for s in final_steps(plan))]
     sp = r.output.split
     final += [f"split (seed {sp.seed}, validation {sp.validation}, test {sp.test})", "write shards"]
     lines.append("2. finalize: 1 task: " + " -> ".join(final))
     lines += ["", "# output", f"{plan.out}/{r.subset}/<split>/<lang>-NNNNN.parquet ({r.output.compression}, "
               f"<= {r.output.max_shard_bytes:,} text bytes per shard)", f"{plan.out}/manifest.json"]
     return "\n".join(lines)
-
-
-def _filter_steps(plan: BuildPlan, source: str, dry: bool = False) -> list:
-    from proofpile.extract.notebook import NotebookToMarkdown
-    from proofpile.filters.code_rules import CodeRulesFilter
-    from proofpile.filters.langid import LanguageIdFilter
-    from proofpile.filters.select import LanguageSelect
-
-    st = plan.recipe.stages
-    steps: list = []
-    if source == "stack" and plan.recipe.sources.stack is not None:
-        steps.append(LanguageSelect(plan.recipe.sources.stack.langs))
-    if st.notebook.enabled:
-        steps.append(NotebookToMarkdown())
-    if st.code_rules.enabled:
-        steps.append(CodeRulesFilter(languages=st.code_rules.languages))
-    if st.langid.enabled:
-        model = st.langid.model
-        if not dry and "://" not in model:
-            model = str(resolve_relative(plan.recipe_path, model)) if not Path(model).is_absolute() else model
-        steps.append(LanguageIdFilter(model=model, languages=st.langid.languages, keep=st.langid.keep,
-                                      threshold=st.langid.threshold))
-    return steps
 
 
 def _check_identity(plan: BuildPlan) -> None:
@@ -204,7 +181,7 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
     for source in plan.sources:
         folder = plan.work / source.name
         folder.mkdir(parents=True, exist_ok=True)
-        pipeline = [source.make_reader(plan.work), *_filter_steps(plan, source.name), RankWriter(str(folder))]
+        pipeline = [source.make_reader(plan.work), *task_steps(plan, source.name), RankWriter(str(folder))]
         _execute(pipeline, source.tasks, workers, logs / source.name, f"{source.name}: crawl + filter", progress)
         task_files += [str(p) for rank in range(source.tasks) for p in rank_files(folder, rank)]
 
@@ -214,13 +191,7 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
         if subset_dir.is_dir():  # an interrupted finalize: its shards are rewritten from the task files
             shutil.rmtree(subset_dir)
         remove_stale(plan.out)
-    pipeline = [ShardReader(task_files)]
-    if r.stages.exact_dedup.enabled:
-        from proofpile.dedup.exact import ChunkDedupFilter
-
-        pipeline.append(ChunkDedupFilter(chunk_chars=r.stages.exact_dedup.chunk_chars))
-    from proofpile.split import SplitTagger
-
+    pipeline = [ShardReader(task_files), *final_steps(plan)]
     sp = r.output.split
     pipeline.append(SplitTagger(seed=sp.seed, validation=sp.validation, test=sp.test))
     o = r.output

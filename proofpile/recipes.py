@@ -50,16 +50,16 @@ class Sources(_Model):
 
 
 class NotebookStage(_Model):
-    enabled: bool = True
+    enabled: bool = False
 
 
 class CodeRulesStage(_Model):
-    enabled: bool = True
+    enabled: bool = False
     languages: list[str] | None = None
 
 
 class LangIdStage(_Model):
-    enabled: bool = True
+    enabled: bool = False
     model: str = LID_176_URL
     languages: list[str] = Field(default_factory=lambda: ["tex"])
     keep: list[str] = Field(default_factory=lambda: ["en"])
@@ -67,11 +67,14 @@ class LangIdStage(_Model):
 
 
 class ExactDedupStage(_Model):
-    enabled: bool = True
+    enabled: bool = False
     chunk_chars: int = Field(2048, gt=0)
 
 
 class Stages(_Model):
+    """Every stage is off unless the recipe enables it; they run in the order declared here
+    (see proofpile/stages.py), per-document stages first, whole-corpus stages in the finalize task."""
+
     notebook: NotebookStage = Field(default_factory=NotebookStage)
     code_rules: CodeRulesStage = Field(default_factory=CodeRulesStage)
     langid: LangIdStage = Field(default_factory=LangIdStage)

@@ -196,7 +196,7 @@ def test_bad_repositories_and_manifest_lines(tmp_path: Path, lid_model: Path):
     recipe.write_text(
         "name: tiny\nsubset: tiny-stack\n"
         "sources:\n  github:\n    manifests: [manifests/lean.txt]\n"
-        f"stages:\n  langid:\n    model: {lid_model}\n"
+        f"stages:\n  code_rules: {{enabled: true}}\n  langid:\n    enabled: true\n    model: {lid_model}\n"
         "output:\n  split: {validation: 0.0, test: 0.0}\n"
     )
     out = tmp_path / "out"
