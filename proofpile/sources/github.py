@@ -11,9 +11,8 @@ settings, and fetching a single commit by id with ``--depth 1`` is one command.
 
 from __future__ import annotations
 
-import json
-
 import hashlib
+import json
 import os
 import re
 import shutil
