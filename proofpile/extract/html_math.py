@@ -1,0 +1,475 @@
+"""Main text of a web page with its mathematics kept as LaTeX: ``$...$`` inline, ``$$...$$`` display.
+
+Boilerplate removal is trafilatura's; what it cannot do is keep math. On its own it drops MathJax
+``<script type="math/tex">``, MathML without a TeX annotation and LaTeX held in image alt text or URLs, and its
+Markdown mode escapes ``_`` inside formulas. So every formula is found in the DOM *before* trafilatura sees the
+page and replaced by an opaque alphanumeric placeholder (which it neither escapes nor drops, as ordinary prose);
+the placeholders that survive boilerplate removal are turned back into delimited LaTeX afterwards. Formulas in
+discarded boilerplate are therefore not counted.
+
+Literal dollar signs in prose are written ``\\$`` (as OpenWebMath does), so that every unescaped ``$`` in the
+output is a math delimiter; code (``<pre>``, ``<code>``) is left verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.logging import logger
+
+from proofpile.extract.mathml import html_to_latex, local_name, mathml_to_latex
+from proofpile.extract.tex_delimiters import Delimiters, page_keywords, read_delimiters, rewrite_text
+
+#: pages are cut here before parsing: Common Crawl itself truncates records at 1 MiB, so anything far larger
+#: is a data dump, and parse time grows with size
+DEFAULT_MAX_CHARS = 5_000_000
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_MATH_SCRIPT = re.compile(r"^\s*(?:math|text)/(?:la)?tex\b", re.I)
+_DISPLAY_MODE = re.compile(r"mode\s*=\s*display", re.I)
+# the ways MathJax v2 renders a <script type="math/tex"> beside it; dropped so the formula appears once
+_MATHJAX_RENDERED = re.compile(r"^(MathJax|MJX|mjx-)", re.I)
+# text MathJax/KaTeX would not typeset, so neither do we (and dollar signs there are not escaped)
+_SKIP_TAGS = frozenset(
+    (
+        "script",
+        "style",
+        "code",
+        "pre",
+        "textarea",
+        "noscript",
+        "kbd",
+        "samp",
+        "math",
+        "svg",
+        "annotation",
+        "annotation-xml",
+        "template",
+        "xmp",
+        "listing",
+    )
+)
+_SKIP_CLASSES = re.compile(r"\b(tex2jax_ignore|mathjax_ignore|no-mathjax|nomath)\b")
+_LATEX_IMAGE_URL = re.compile(
+    r"codecogs|latex\.php|tex\.cgi|mathtex|mimetex|/latex/|chart\?cht=tx|chart\.apis\.google\.com.*cht=tx"
+    r"|latex\.codecogs|quicklatex|/math/render/",
+    re.I,
+)
+# rendering options codecogs and friends take in front of the formula
+_IMAGE_TEX_OPTIONS = re.compile(
+    r"^(?:\s*\\(?:dpi\{\d+\}|bg_\w+|bg\{\w+\}|fg_\w+|fn_\w+|inline|displaystyle(?=\s)|tiny|small|normal|large|"
+    r"Large|LARGE|huge|Huge|cdot(?=\s*$))\s*)+"
+)
+_TEXLIKE = re.compile(r"\\[A-Za-z]+|[\^_]\s*[{\w]|[{}]")
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+_WIKI_WRAPPER = re.compile(r"^\{\\(?:displaystyle|textstyle)\s*(.*)\}$", re.S)
+
+
+class ExtractionError(ValueError):
+    """The page cannot be turned into text (not HTML, empty, unparseable)."""
+
+
+@dataclass(frozen=True)
+class Extraction:
+    text: str
+    math_sources: dict[str, int]
+    n_inline: int
+    n_display: int
+    truncated: bool = False
+
+    @property
+    def math_found(self) -> bool:
+        return self.n_inline + self.n_display > 0
+
+
+@dataclass
+class _Formulas:
+    """Formulas cut out of the DOM, keyed by the placeholder that stands in for each."""
+
+    prefix: str
+    items: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    def add(self, tex: str, display: bool, source: str) -> str | None:
+        tex = _clean_tex(tex)
+        if not tex:
+            return None
+        self.items.append((tex, display, source))
+        return f"{self.prefix}{len(self.items) - 1}X"
+
+    def restore(self, text: str) -> tuple[str, dict[str, int], int, int]:
+        sources: dict[str, int] = {}
+        counts = [0, 0]
+
+        def put(m: re.Match) -> str:
+            tex, display, source = self.items[int(m.group(2))]
+            sources[source] = sources.get(source, 0) + 1
+            counts[display] += 1
+            if display:
+                return f"\n$${tex}$$\n"
+            return f"{m.group(1)}${tex}${m.group(3)}"
+
+        pattern = re.compile(r"(\n?[ \t]*)" + self.prefix + r"(\d+)X([ \t]*\n?)")
+        text = pattern.sub(put, text)
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+        return text, dict(sorted(sources.items())), counts[0], counts[1]
+
+
+def extract_math_text(html: str, url: str | None = None, *, max_chars: int = DEFAULT_MAX_CHARS) -> Extraction:
+    """Main content of ``html`` as text with every recoverable formula as LaTeX (see the module docstring)."""
+    import trafilatura
+    from trafilatura.utils import load_html
+
+    if not isinstance(html, str):
+        raise ExtractionError(f"expected the page as str, got {type(html).__name__}")
+    truncated = len(html) > max_chars
+    if truncated:
+        html = html[:max_chars]
+    if _SURROGATES.search(html):  # lxml silently stops at a lone surrogate and loses the rest of the page
+        html = _SURROGATES.sub("\ufffd", html)
+    if not html.strip():
+        raise ExtractionError("empty page")
+    try:
+        tree = load_html(html)
+        if tree is None:  # trafilatura refuses fragments; a body wrapper is what a browser would assume
+            tree = load_html(f"<html><body>{html}</body></html>")
+    except Exception as e:  # lxml raises a handful of types on hostile input
+        raise ExtractionError(f"unparseable HTML: {type(e).__name__}: {e}") from None
+    if tree is None:
+        raise ExtractionError("not HTML")
+
+    formulas = _Formulas(_placeholder_prefix(html))
+    _rewrite_math(tree, html, formulas)
+    # favor_recall: precision mode drops headings and text-only <div>s, which is where formulas often sit
+    text = trafilatura.extract(
+        tree, url=url, output_format="txt", include_comments=True, include_tables=True, favor_recall=True
+    )
+    text, sources, n_inline, n_display = formulas.restore(text or "")
+    return Extraction(text, sources, n_inline, n_display, truncated)
+
+
+def _placeholder_prefix(html: str) -> str:
+    prefix = "PPMATH"
+    while prefix in html:
+        prefix += "Q"
+    return prefix
+
+
+def _clean_tex(tex: str) -> str:
+    tex = _BLANK_LINES.sub("\n", tex.replace("\u00a0", " ")).strip()  # a blank line inside math is a TeX error
+    m = _WIKI_WRAPPER.match(tex)  # Wikipedia wraps every formula in {\displaystyle ...}
+    if m and _balanced(m.group(1)):
+        tex = m.group(1).strip()
+    return tex
+
+
+def _balanced(tex: str) -> bool:
+    depth = 0
+    for i, ch in enumerate(tex):
+        if ch in "{}" and (i == 0 or tex[i - 1] != "\\"):
+            depth += 1 if ch == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def _replace(el, text: str | None) -> None:
+    """Put ``text`` where ``el`` was, keeping the text that followed it."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    joined = (text or "") + (el.tail or "")
+    prev = el.getprevious()
+    if prev is not None:
+        prev.tail = (prev.tail or "") + joined
+    else:
+        parent.text = (parent.text or "") + joined
+    parent.remove(el)
+
+
+def _classes(el) -> str:
+    return el.get("class") or ""
+
+
+def _rewrite_math(tree, html: str, formulas: _Formulas) -> None:
+    found = page_keywords(html)  # one regex pass; each DOM walk below runs only on pages that need it
+    if "math/tex" in found or "text/tex" in found or "math/latex" in found or "text/latex" in found:
+        _script_tex(tree, formulas)
+    if "mjx-container" in found:
+        _mjx_containers(tree, formulas)
+    if "katex" in found:
+        _katex(tree, formulas)
+    if "<math" in found:
+        _mathml(tree, formulas)
+    if "<img" in found:
+        _images(tree, formulas)
+    if "math-container" in found:
+        _math_containers(tree, formulas)
+    if "texhtml" in found:
+        _texhtml(tree, formulas)
+    delims = read_delimiters(html, found)
+    if delims.any_in(html):
+        _walk_text(tree, delims, formulas)
+
+
+def _script_tex(tree, formulas: _Formulas) -> None:
+    for script in list(tree.iter("script")):
+        if not _MATH_SCRIPT.match(script.get("type") or ""):
+            continue
+        display = bool(_DISPLAY_MODE.search(script.get("type") or ""))
+        prev = script.getprevious()
+        while prev is not None and _MATHJAX_RENDERED.match(_classes(prev)):
+            before = prev.getprevious()
+            _replace(prev, None)
+            prev = before
+        _replace(script, formulas.add(script.text or "", display, "script_math_tex"))
+
+
+def _mjx_containers(tree, formulas: _Formulas) -> None:
+    # MathJax v3+ output saved after rendering: only the assistive MathML still says what the formula was
+    for box in list(tree.iter("mjx-container")):
+        if box.getparent() is None:
+            continue
+        math = next((m for m in box.iter() if local_name(m) == "math"), None)
+        display = box.get("display") in ("true", "block")
+        placeholder = None
+        if math is not None:
+            tex, source = _math_source(math)
+            placeholder = formulas.add(tex, display, source)
+        _replace(box, placeholder)
+
+
+def _katex(tree, formulas: _Formulas) -> None:
+    for el in list(tree.iter("span", "div")):
+        cls = _classes(el)
+        if not re.search(r"(^|\s)katex(\s|$)", cls) or el.getparent() is None:
+            continue
+        math = next((m for m in el.iter() if local_name(m) == "math"), None)
+        if math is None:
+            continue
+        tex, source = _math_source(math)
+        wrapper = el.getparent()
+        display = "katex-display" in _classes(wrapper)
+        target = wrapper if display and len(wrapper) == 1 else el
+        _replace(target, formulas.add(tex, display, "katex" if source == "mathml_annotation" else source))
+
+
+def _mathml(tree, formulas: _Formulas) -> None:
+    for math in list(tree.iter()):
+        if local_name(math) != "math" or math.getparent() is None:
+            continue
+        target, display = math, _math_display(math)
+        # Wikipedia: <span class="mwe-math-element"> holds the MathML and a fallback <img> of the same formula
+        for anc in math.iterancestors():
+            cls = _classes(anc)
+            if "mwe-math-element" in cls:
+                target = anc
+                display = display or "display" in " ".join(_classes(d) for d in anc.iter())
+                break
+            if "mwe-math-mathml" in cls:
+                display = display or "display" in cls
+        tex, source = _math_source(math)
+        _replace(target, formulas.add(tex, display, source))
+
+
+def _math_display(math) -> bool:
+    return math.get("display") == "block" or math.get("mode") == "display"
+
+
+def _math_source(math) -> tuple[str, str]:
+    for ann in math.iter():
+        if local_name(ann) == "annotation" and "tex" in (ann.get("encoding") or "").lower():
+            return ann.text or "", "mathml_annotation"
+    alt = math.get("alttext")
+    if alt and alt.strip():
+        return alt, "mathml_alttext"
+    return mathml_to_latex(math), "mathml_converted"
+
+
+def _images(tree, formulas: _Formulas) -> None:
+    for img in list(tree.iter("img")):
+        src = img.get("src") or img.get("data-src") or ""
+        alt = (img.get("alt") or "").strip()
+        cls = _classes(img)
+        from_url = bool(src) and _LATEX_IMAGE_URL.search(src) is not None
+        tex_class = re.search(r"\b(latex|tex|math|equation)\b", cls, re.I) is not None
+        if from_url or tex_class:
+            tex = alt if _looks_like_tex(alt) else _tex_from_url(src) if from_url else ""
+            source = "img_alt" if tex == alt and tex else "img_url"
+        elif _looks_like_tex(alt) and len(alt) < 2000 and ("\\" in alt):
+            tex, source = alt, "img_alt"
+        else:
+            continue
+        display = "display" in cls or _alone_in_block(img)
+        inline_flag = tex.lstrip().startswith("\\inline")
+        tex = _IMAGE_TEX_OPTIONS.sub("", tex.strip())
+        tex = re.sub(r"^\$(?:latex)?\s*(.*?)\$$", r"\1", tex, flags=re.S)  # WordPress "$latex ...$" alt text
+        placeholder = formulas.add(tex, display and not inline_flag, source)
+        if placeholder:
+            _replace(img, placeholder)
+
+
+def _looks_like_tex(text: str) -> bool:
+    return bool(text) and _TEXLIKE.search(text) is not None
+
+
+def _tex_from_url(src: str) -> str:
+    parts = urlsplit(src)
+    query = parts.query
+    if not query:
+        return ""
+    params = parse_qs(query, keep_blank_values=True)
+    for key in ("latex", "chl", "tex", "formula", "eq", "code"):
+        if key in params and params[key][0].strip():
+            return params[key][0]
+    if "=" in query.split("&")[0] and not query.startswith("\\"):
+        return ""
+    return unquote(query)  # codecogs: the whole query string is the formula
+
+
+def _alone_in_block(img) -> bool:
+    parent = img.getparent()
+    if parent is None or parent.tag not in ("p", "div", "center", "dd", "td", "figure"):
+        return False
+    if (parent.text or "").strip() or (img.tail or "").strip():
+        return False
+    return all(c is img or c.tag == "br" for c in parent)
+
+
+def _math_containers(tree, formulas: _Formulas) -> None:
+    # StackExchange marks each formula's source, delimiters included
+    for el in list(tree.iter("span", "div")):
+        if "math-container" not in _classes(el) or el.getparent() is None:
+            continue
+        raw = "".join(el.itertext()).strip()
+        m = re.fullmatch(r"(\$\$|\\\[|\$|\\\()(.*?)(\$\$|\\\]|\$|\\\))", raw, re.S)
+        tex, display = (m.group(2), m.group(1) in ("$$", "\\[")) if m else (raw, el.tag == "div")
+        _replace(el, formulas.add(tex, display, "math_container"))
+
+
+def _texhtml(tree, formulas: _Formulas) -> None:
+    # Wikipedia's {{math}} template: a formula typed as HTML (italics, <sub>, <sup>), with no TeX behind it
+    for el in list(tree.iter("span")):
+        if "texhtml" not in _classes(el) or el.getparent() is None:
+            continue
+        _replace(el, formulas.add(html_to_latex(el), False, "texhtml"))
+
+
+def _walk_text(root, delims: Delimiters, formulas: _Formulas) -> None:
+    # XPath picks the few text nodes that could hold a delimiter; visiting every node from Python cost more
+    # than trafilatura's whole extraction on script-heavy pages (jQuery's "$" puts most pages on this path)
+    firsts = sorted({op[0] for op, _, _ in delims.pairs} | {"\\"})
+    if any(c in "'\"" for c in firsts):
+        query = "//text()"
+    else:
+        query = "//text()[" + " or ".join(f'contains(., "{c}")' for c in firsts) + "]"
+    for node in root.xpath(query):
+        owner = node.getparent()
+        if owner is None:
+            continue  # its element was removed when an earlier formula was joined across <br>
+        el, slot = (owner.getparent(), owner) if node.is_tail else (owner, None)
+        if el is None or _skipped(el):
+            continue
+        _rewrite_slot(el, slot, delims, formulas)
+
+
+def _skipped(el) -> bool:
+    for e in (el, *el.iterancestors()):
+        if not isinstance(e.tag, str) or e.tag in _SKIP_TAGS or _SKIP_CLASSES.search(_classes(e)):
+            return True
+    return False
+
+
+def _rewrite_slot(el, slot, delims: Delimiters, formulas: _Formulas) -> None:
+    """Rewrite ``el.text`` (``slot`` None) or ``slot.tail``; a display formula split by ``<br>``s is joined."""
+    text = el.text if slot is None else slot.tail
+    if not text:
+        return
+    new, unmatched = rewrite_text(text, delims, formulas.add)
+    if unmatched:
+        kids = list(el)
+        new = _join_across_br(el, kids, -1 if slot is None else kids.index(slot), text, delims, formulas, new)
+    if slot is None:
+        el.text = new
+    else:
+        slot.tail = new
+
+
+def _join_across_br(el, kids, i, text, delims, formulas, fallback):
+    merged, j = text, i + 1
+    while j < len(kids) and j - i <= 64 and kids[j].tag == "br":
+        merged += "\n" + (kids[j].tail or "")
+        j += 1
+        trial = list(formulas.items)
+        new, unmatched = rewrite_text(merged, delims, formulas.add)
+        if not unmatched:
+            for br in kids[i + 1 : j]:
+                el.remove(br)
+            return new
+        formulas.items[:] = trial  # forget formulas found in a trial that is thrown away
+    return fallback
+
+
+class MathHtmlExtractor(PipelineStep):
+    """Raw HTML in ``doc.text`` -> extracted text, with the math-source signals in ``doc.metadata``.
+
+    Each page is extracted in datatrove's sandbox process, so a page that hangs (``timeout``) or crashes the
+    parser costs that page only: it is dropped with a reason, the run goes on.
+    """
+
+    type = "🛢 - EXTRAC"
+    name = "math html extraction"
+
+    def __init__(self, min_chars: int = 0, timeout: float = 30.0, max_chars: int = DEFAULT_MAX_CHARS):
+        super().__init__()
+        self.min_chars = min_chars
+        self.timeout = timeout
+        self.max_chars = max_chars
+
+    def _extract_safe(self, html: str, url: str | None = None):
+        # exceptions are returned, not raised: a raising sandbox worker dies and must be re-forked
+        try:
+            return extract_math_text(html, url, max_chars=self.max_chars)
+        except Exception as e:
+            return ExtractionError(str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from datatrove.pipeline.extractors.base import ExtractorSandbox
+
+        with ExtractorSandbox(timeout=self.timeout, warmup_text=("<html><body><p>x</p></body></html>", None)) as box:
+            for doc in data:
+                self.stat_update("total")
+                where = doc.metadata.get("url") or doc.id
+                with self.track_time():
+                    try:
+                        result = box.process_document((doc.text, doc.metadata.get("url")), self._extract_safe)
+                    except ExtractionError as e:
+                        logger.warning(f"extraction failed for {where}: {e}")
+                        self.stat_update("dropped_extraction_failed")
+                        continue
+                    except TimeoutError:
+                        logger.warning(f"extraction of {where} took over {self.timeout}s; dropped")
+                        self.stat_update("dropped_extraction_failed", "extraction_timeout")
+                        continue
+                    except EOFError:
+                        logger.warning(f"extraction of {where} crashed the extractor process; dropped")
+                        self.stat_update("dropped_extraction_failed", "extraction_crashed")
+                        continue
+                if result.truncated:
+                    self.stat_update("truncated_input")
+                if not result.text.strip() or len(result.text) < self.min_chars:
+                    self.stat_update("dropped_empty_extraction")
+                    continue
+                doc.text = result.text
+                doc.metadata["math_sources"] = result.math_sources
+                doc.metadata["math_found"] = result.math_found
+                doc.metadata["n_inline"] = result.n_inline
+                doc.metadata["n_display"] = result.n_display
+                if result.math_found:
+                    self.stat_update("math_found")
+                self.stat_update("forwarded")
+                self.update_doc_stats(doc)
+                yield doc

@@ -1,0 +1,380 @@
+"""Presentation MathML to LaTeX, for formulas that carry no TeX source of their own.
+
+Most MathML on the web is produced from TeX and keeps it (an ``application/x-tex`` annotation or an
+``alttext``); this converter is the fallback for hand-written or MathJax-serialised MathML. It is written here
+rather than taken from a library because the Python options either run XSLT (mmltex, what OpenWebMath ships:
+~100x slower per formula) or pull in a browser; the common elements of presentation MathML are a small,
+closed set, and an unknown element degrades to its children's text, never to an error.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+# characters whose LaTeX name a language model would have seen in papers; anything else passes through
+_SYMBOLS = {
+    "\u2260": r"\ne",
+    "\u00b1": r"\pm",
+    "\u2213": r"\mp",
+    "\u2212": "-",
+    "\u00d7": r"\times",
+    "\u00f7": r"\div",
+    "\u2264": r"\le",
+    "\u2265": r"\ge",
+    "\u226a": r"\ll",
+    "\u226b": r"\gg",
+    "\u2248": r"\approx",
+    "\u2261": r"\equiv",
+    "\u223c": r"\sim",
+    "\u2243": r"\simeq",
+    "\u221d": r"\propto",
+    "\u2211": r"\sum",
+    "\u220f": r"\prod",
+    "\u222b": r"\int",
+    "\u222e": r"\oint",
+    "\u221e": r"\infty",
+    "\u2192": r"\to",
+    "\u2190": r"\leftarrow",
+    "\u2194": r"\leftrightarrow",
+    "\u21d2": r"\Rightarrow",
+    "\u21d0": r"\Leftarrow",
+    "\u21d4": r"\Leftrightarrow",
+    "\u21a6": r"\mapsto",
+    "\u22c5": r"\cdot",
+    "\u00b7": r"\cdot",
+    "\u2218": r"\circ",
+    "\u2202": r"\partial",
+    "\u2207": r"\nabla",
+    "\u2208": r"\in",
+    "\u2209": r"\notin",
+    "\u220b": r"\ni",
+    "\u2282": r"\subset",
+    "\u2283": r"\supset",
+    "\u2286": r"\subseteq",
+    "\u2287": r"\supseteq",
+    "\u222a": r"\cup",
+    "\u2229": r"\cap",
+    "\u2205": r"\emptyset",
+    "\u2200": r"\forall",
+    "\u2203": r"\exists",
+    "\u00ac": r"\neg",
+    "\u2227": r"\wedge",
+    "\u2228": r"\vee",
+    "\u2297": r"\otimes",
+    "\u2295": r"\oplus",
+    "\u2020": r"\dagger",
+    "\u2217": "*",
+    "\u2026": r"\ldots",
+    "\u22ef": r"\cdots",
+    "\u22ee": r"\vdots",
+    "\u22f1": r"\ddots",
+    "\u27e8": r"\langle",
+    "\u27e9": r"\rangle",
+    "\u2032": "'",
+    "\u2033": "''",
+    "\u2061": "",
+    "\u2062": "",
+    "\u2063": "",
+    "\u2064": "",
+    "\u00a0": " ",
+    "\u2225": r"\|",
+    "\u230a": r"\lfloor",
+    "\u230b": r"\rfloor",
+    "\u2308": r"\lceil",
+    "\u2309": r"\rceil",
+    "\u210f": r"\hbar",
+    "\u2113": r"\ell",
+    "\u211c": r"\Re",
+    "\u2111": r"\Im",
+    "\u2135": r"\aleph",
+    "\u22a5": r"\perp",
+    "\u2225\u0338": r"\nparallel",
+    "\u2245": r"\cong",
+    "\u22a2": r"\vdash",
+    "\u2016": r"\|",
+    "\u211d": r"\mathbb{R}",
+    "\u2124": r"\mathbb{Z}",
+    "\u2115": r"\mathbb{N}",
+    "\u211a": r"\mathbb{Q}",
+    "\u2102": r"\mathbb{C}",
+}
+_GREEK_LOWER = (
+    "alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu nu xi o pi rho varsigma sigma "
+    "tau upsilon varphi chi psi omega"
+).split()
+_GREEK_UPPER = "A B Gamma Delta E Z H Theta I K Lambda M N Xi O Pi P - Sigma T Upsilon Phi X Psi Omega".split()
+for _i, (_lo, _up) in enumerate(zip(_GREEK_LOWER, _GREEK_UPPER)):
+    _SYMBOLS[chr(0x3B1 + _i)] = _lo if len(_lo) == 1 else "\\" + _lo
+    if _up != "-":
+        _SYMBOLS[chr(0x391 + _i)] = _up if len(_up) == 1 else "\\" + _up
+_SYMBOLS["\u03d5"] = r"\phi"
+_SYMBOLS["\u03f5"] = r"\epsilon"
+_SYMBOLS["\u03d1"] = r"\vartheta"
+
+# accents put over (mover) or under (munder) a base
+_OVER_ACCENTS = {
+    "\u02d9": r"\dot",
+    ".": r"\dot",
+    "\u00a8": r"\ddot",
+    "^": r"\hat",
+    "\u02c6": r"\hat",
+    "~": r"\tilde",
+    "\u02dc": r"\tilde",
+    "\u00af": r"\bar",
+    "\u2015": r"\overline",
+    "\u203e": r"\overline",
+    "_": r"\overline",
+    "\u2192": r"\vec",
+    "\u20d7": r"\vec",
+    "\u02c7": r"\check",
+    "\u02d8": r"\breve",
+    "\u23de": r"\overbrace",
+    "\u2194": r"\overleftrightarrow",
+}
+_UNDER_ACCENTS = {"_": r"\underline", "\u00af": r"\underline", "\u23df": r"\underbrace", "\u203e": r"\underline"}
+_BIG_OPERATORS = {
+    r"\sum",
+    r"\prod",
+    r"\int",
+    r"\oint",
+    r"\lim",
+    r"\max",
+    r"\min",
+    r"\sup",
+    r"\inf",
+    r"\bigcup",
+    r"\bigcap",
+    r"\liminf",
+    r"\limsup",
+}
+_FUNCTIONS = {
+    "sin",
+    "cos",
+    "tan",
+    "cot",
+    "sec",
+    "csc",
+    "sinh",
+    "cosh",
+    "tanh",
+    "log",
+    "ln",
+    "exp",
+    "lim",
+    "max",
+    "min",
+    "sup",
+    "inf",
+    "det",
+    "dim",
+    "ker",
+    "deg",
+    "gcd",
+    "arg",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "Pr",
+    "liminf",
+    "limsup",
+}
+_VARIANTS = {
+    "bold": r"\mathbf",
+    "double-struck": r"\mathbb",
+    "script": r"\mathcal",
+    "fraktur": r"\mathfrak",
+    "bold-italic": r"\boldsymbol",
+    "sans-serif": r"\mathsf",
+    "monospace": r"\mathtt",
+}
+_CONTAINERS = {"math", "mrow", "mstyle", "mpadded", "menclose", "merror", "maction", "mtd", "semantics"}
+_SKIPPED = {"annotation", "annotation-xml", "mphantom", "mprescripts", "none"}
+_LETTER_END = re.compile(r"\\[A-Za-z]+$")
+
+
+def local_name(el) -> str:
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def mathml_to_latex(math) -> str:
+    """LaTeX for a ``<math>`` element (lxml, HTML or XML tree)."""
+    return _join(_convert(child) for child in _children(math)).strip()
+
+
+def _children(el):
+    return [c for c in el if isinstance(c.tag, str)]
+
+
+def _join(parts) -> str:
+    # a space only where gluing would change meaning: "\pm" + "b" must not become "\pmb"
+    out = ""
+    for p in parts:
+        if not p:
+            continue
+        if out and p[0].isalpha() and _LETTER_END.search(out):
+            out += " "
+        out += p
+    return out
+
+
+def _group(tex: str) -> str:
+    """Braces when a sub/superscript base or argument is more than one symbol."""
+    tex = tex.strip()
+    if len(tex) == 1 or re.fullmatch(r"\\[A-Za-z]+", tex):
+        return tex
+    return "{" + tex + "}"
+
+
+def _token(text: str) -> str:
+    text = (text or "").strip()
+    if text in _SYMBOLS:
+        return _SYMBOLS[text]
+    return "".join(_SYMBOLS.get(ch, ch) for ch in text) if len(text) < 4 else text
+
+
+def _convert(el) -> str:
+    name = local_name(el)
+    kids = _children(el)
+    if name in _SKIPPED:
+        return ""
+    if name == "semantics":
+        return _convert(kids[0]) if kids else ""
+    if name == "mi":
+        text = (el.text or "").strip()
+        variant = el.get("mathvariant")
+        if len(text) > 1 and text in _FUNCTIONS:
+            return "\\" + text
+        if len(text) > 1:
+            return r"\mathrm{" + text + "}"
+        tex = _token(text)
+        if variant in _VARIANTS and text.isascii() and text.isalnum():
+            return _VARIANTS[variant] + "{" + tex + "}"
+        return tex
+    if name == "mn":
+        variant = el.get("mathvariant")
+        tex = (el.text or "").strip()
+        return _VARIANTS[variant] + "{" + tex + "}" if variant in _VARIANTS and tex else tex
+    if name == "mo":
+        return _token(el.text)
+    if name in ("mtext", "ms"):
+        text = "".join(el.itertext())
+        if not text.strip():
+            return " " if text else ""
+        return r"\text{" + text.strip() + "}"
+    if name == "mspace":
+        width = el.get("width", "")
+        if width.startswith("-"):
+            return r"\!"
+        m = re.match(r"([\d.]+)em", width)
+        if m and float(m.group(1)) >= 1:
+            return r"\quad "
+        return r"\," if width else " "
+    if name == "mfrac":
+        if len(kids) < 2:
+            return _join(_convert(k) for k in kids)
+        num, den = _convert(kids[0]), _convert(kids[1])
+        if el.get("linethickness") in ("0", "0px", "0em"):
+            return "{" + num + r" \atop " + den + "}"
+        return r"\frac{" + num + "}{" + den + "}"
+    if name == "msqrt":
+        return r"\sqrt{" + _join(_convert(k) for k in kids) + "}"
+    if name == "mroot":
+        if len(kids) < 2:
+            return r"\sqrt{" + _join(_convert(k) for k in kids) + "}"
+        return r"\sqrt[" + _convert(kids[1]) + "]{" + _convert(kids[0]) + "}"
+    if name in ("msup", "msub", "msubsup"):
+        if len(kids) < 2:
+            return _join(_convert(k) for k in kids)
+        base = _group(_convert(kids[0]) or "{}")
+        if name == "msup":
+            return base + "^{" + _convert(kids[1]) + "}"
+        if name == "msub" or len(kids) < 3:
+            return base + "_{" + _convert(kids[1]) + "}"
+        return base + "_{" + _convert(kids[1]) + "}^{" + _convert(kids[2]) + "}"
+    if name in ("munder", "mover", "munderover"):
+        return _under_over(name, kids)
+    if name == "mmultiscripts":
+        return _join(_convert(k) for k in kids)
+    if name == "mfenced":
+        seps = el.get("separators", ",").strip() or ","
+        inner = (seps[0] + " ").join(_convert(k) for k in kids)
+        return el.get("open", "(") + inner + el.get("close", ")")
+    if name == "mtable":
+        return _table(el)
+    if name in ("mtr", "mlabeledtr"):
+        cells = _children(el)[1:] if name == "mlabeledtr" else _children(el)
+        return " & ".join(_convert(c) for c in cells)
+    # containers and anything unknown: keep the children, so nothing is silently lost
+    if kids:
+        return _join(_convert(k) for k in kids)
+    return _token(el.text)
+
+
+def _under_over(name: str, kids) -> str:
+    if not kids:
+        return ""
+    base = _convert(kids[0])
+    under = _convert(kids[1]) if name in ("munder", "munderover") and len(kids) > 1 else ""
+    over = ""
+    if name == "mover" and len(kids) > 1:
+        over = _convert(kids[1])
+    elif name == "munderover" and len(kids) > 2:
+        over = _convert(kids[2])
+    if base.strip() in _BIG_OPERATORS:
+        out = base.strip()
+        if under:
+            out += "_{" + under + "}"
+        if over:
+            out += "^{" + over + "}"
+        return out
+    raw_over = "".join(kids[1].itertext()).strip() if name == "mover" and len(kids) > 1 else ""
+    raw_under = "".join(kids[1].itertext()).strip() if name == "munder" and len(kids) > 1 else ""
+    if raw_over in _OVER_ACCENTS:
+        return _OVER_ACCENTS[raw_over] + "{" + base + "}"
+    if raw_under in _UNDER_ACCENTS:
+        return _UNDER_ACCENTS[raw_under] + "{" + base + "}"
+    out = base
+    if under:
+        out = r"\underset{" + under + "}{" + out + "}"
+    if over:
+        out = r"\overset{" + over + "}{" + out + "}"
+    return out
+
+
+def _table(el) -> str:
+    rows = [_convert(r) for r in _children(el) if local_name(r) in ("mtr", "mlabeledtr")]
+    align = el.get("columnalign", "")
+    env = "aligned" if "right left" in align else "matrix"
+    return "\\begin{" + env + "}" + r" \\ ".join(rows) + "\\end{" + env + "}"
+
+
+def html_to_latex(el) -> str:
+    """LaTeX for math typed as HTML (Wikipedia's ``texhtml``): ``<sub>``/``<sup>`` become scripts."""
+    parts = [_unicode(el.text or "")]
+    for child in el:
+        if not isinstance(child.tag, str):
+            parts.append(_unicode(child.tail or ""))
+            continue
+        inner = html_to_latex(child)
+        if child.tag == "sub":
+            parts.append("_{" + inner + "}")
+        elif child.tag == "sup":
+            parts.append("^{" + inner + "}")
+        else:
+            parts.append(inner)
+        parts.append(_unicode(child.tail or ""))
+    return _join(parts)
+
+
+def _unicode(text: str) -> str:
+    return _join(_SYMBOLS.get(ch, ch) for ch in text)
+
+
+def parse_mathml(text: str):
+    """An lxml element for a MathML string (used by tests and by callers holding serialised MathML)."""
+    return etree.fromstring(text.encode("utf-8"), etree.XMLParser(recover=True, resolve_entities=False))
