@@ -1,0 +1,459 @@
+"""HTML pages out of Common Crawl WARC files, streamed over plain HTTPS (no AWS account) or read locally.
+
+A crawl is ~90,000 gzipped WARC files of ~1 GB each; a build task reads one of them start to end. Three things
+make that robust enough to run for days:
+
+- the HTTP stream resumes a dropped connection with a byte-range request from the last byte received, so a
+  reset 900 MB into a file costs one request, not the file (and never a silently short read: the bytes
+  received are checked against Content-Length);
+- damage inside a WARC (a truncated gzip member, malformed headers, a record shorter than its Content-Length)
+  costs only what is damaged: records before it are yielded, the damage is counted and named in one log line;
+- bodies are decoded by BOM, then the declared charset (HTTP header, then `<meta>`), then UTF-8, and only then
+  by a flagged fallback, so a mislabelled page still becomes text and the output says it was guessed.
+
+warcio parses the records; this module only adds the transport, the record selection and the decoding.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import gzip
+import http.client
+import io
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from proofpile.documents import SOURCE, SUBSET, URL, stable_id
+
+DEFAULT_BASE_URL = "https://data.commoncrawl.org/"
+CRAWL_ID = re.compile(r"CC-MAIN-\d{4}-\d{2}")
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+#: Common Crawl itself truncates payloads at 1 MiB; anything far above is not a page worth parsing
+DEFAULT_MAX_BODY_BYTES = 5 * 2**20
+_USER_AGENT = "proofpile (+https://github.com/proofpile; Common Crawl WARC reader)"
+_READ_BLOCK = 1 << 20
+
+
+class WarcListError(RuntimeError):
+    """The list of WARC files could not be read; one line naming where it was looked for."""
+
+
+# ---- transport ---------------------------------------------------------------------------------------------
+
+
+def _is_http(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+class ResumableHTTPStream(io.RawIOBase):
+    """A read-only file over an HTTP(S) URL that survives dropped connections.
+
+    urllib's response returns 0 bytes (not an error) when the peer closes early on a response with a
+    Content-Length, so a naive reader would take a reset for the end of the file. Here the position is tracked
+    and compared with the announced size; a short read, a reset or a timeout reopens the URL with
+    `Range: bytes=<pos>-` after an exponential backoff, up to `retries` times in a row. A server that ignores
+    Range (200 instead of 206) is handled by discarding the bytes already delivered.
+    """
+
+    def __init__(self, url: str, retries: int = 5, timeout: float = 60.0, backoff: float = 1.0):
+        super().__init__()
+        self.url = url
+        self.retries = retries
+        self.timeout = timeout
+        self.backoff = backoff
+        self.pos = 0
+        self.size: int | None = None
+        self.resumes = 0  # reconnections after the first byte had arrived
+        self.retried = 0  # failed attempts of any kind
+        self._response: http.client.HTTPResponse | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _connect(self) -> None:
+        headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
+        if self.pos:
+            headers["Range"] = f"bytes={self.pos}-"
+        response = urllib.request.urlopen(urllib.request.Request(self.url, headers=headers), timeout=self.timeout)
+        if self.pos and response.status == 206:
+            start, total = _content_range(response.headers.get("Content-Range"))
+            if start != self.pos:
+                response.close()
+                raise http.client.HTTPException(f"asked for bytes from {self.pos}, got them from {start}")
+            self.size = total if total is not None else self.size
+        else:
+            length = response.headers.get("Content-Length")
+            self.size = int(length) if length and length.isdigit() else None
+            skip = self.pos  # the server ignored Range: drop what was already delivered
+            while skip:
+                got = response.read(min(skip, _READ_BLOCK))
+                if not got:
+                    raise http.client.IncompleteRead(b"", skip)
+                skip -= len(got)
+        self._response = response
+
+    def _drop(self) -> None:
+        if self._response is not None:
+            try:
+                self._response.close()
+            except Exception:  # noqa: BLE001 - a broken socket may fail to close; it is discarded either way
+                pass
+            self._response = None
+
+    def readinto(self, buffer) -> int:
+        failures = 0
+        while True:
+            try:
+                if self._response is None:
+                    self._connect()
+                n = self._response.readinto(buffer)
+                if n == 0 and len(buffer) and self.size is not None and self.pos < self.size:
+                    raise http.client.IncompleteRead(b"", self.size - self.pos)
+                self.pos += n
+                return n
+            except urllib.error.HTTPError as err:
+                self._drop()
+                if err.code < 500 and err.code not in (408, 429):
+                    raise OSError(f"{self.url}: HTTP {err.code} {err.reason}") from None
+                failure = err
+            except (OSError, http.client.HTTPException) as err:
+                self._drop()
+                failure = err
+            failures += 1
+            self.retried += 1
+            if failures > self.retries:
+                raise OSError(f"{self.url}: gave up at byte {self.pos} after {failures} attempts: {failure}") from None
+            if self.pos:
+                self.resumes += 1
+            time.sleep(self.backoff * 2 ** (failures - 1))
+
+    def close(self) -> None:
+        self._drop()
+        super().close()
+
+
+def _content_range(value: str | None) -> tuple[int | None, int | None]:
+    match = re.match(r"bytes\s+(\d+)-\d+/(\d+|\*)", value or "")
+    if not match:
+        return None, None
+    return int(match.group(1)), (int(match.group(2)) if match.group(2) != "*" else None)
+
+
+def open_location(location: str, retries: int = 5, timeout: float = 60.0, backoff: float = 1.0) -> BinaryIO:
+    """A binary stream over a local path, an HTTP(S) URL (resumable) or any other fsspec URL."""
+    if _is_http(location):
+        return io.BufferedReader(ResumableHTTPStream(location, retries, timeout, backoff), buffer_size=_READ_BLOCK)
+    if "://" in location:
+        import fsspec
+
+        return fsspec.open(location, "rb").open()
+    return open(location, "rb")
+
+
+# ---- which files ---------------------------------------------------------------------------------------------
+
+
+def paths_list_url(crawl: str, base_url: str = DEFAULT_BASE_URL) -> str:
+    return f"{base_url.rstrip('/')}/crawl-data/{crawl}/warc.paths.gz"
+
+
+def _resolve(line: str, base_url: str) -> str:
+    if "://" in line or line.startswith("/"):
+        return line
+    return f"{base_url.rstrip('/')}/{line.lstrip('/')}"
+
+
+def read_paths_list(location: str, base_url: str = DEFAULT_BASE_URL, retries: int = 5, timeout: float = 60.0,
+                    backoff: float = 1.0) -> list[str]:
+    """WARC locations listed in a `warc.paths(.gz)` file: one per line, relative to `base_url` unless absolute."""
+    try:
+        with open_location(location, retries, timeout, backoff) as f:
+            raw = f.read()
+    except (OSError, ValueError) as err:
+        raise WarcListError(f"{location}: cannot read the WARC paths list: {err}") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise WarcListError(f"{location}: damaged gzip: {err}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WarcListError(f"{location}: not a text list of WARC paths") from None
+    lines = [ln.strip() for ln in text.splitlines()]
+    return [_resolve(ln, base_url) for ln in lines if ln and not ln.startswith("#")]
+
+
+def list_warc_files(files: list[str] = (), paths_file: str | None = None, crawl: str | None = None,
+                    base_url: str = DEFAULT_BASE_URL, max_files: int | None = None, **http) -> list[str]:
+    """The WARC files of a build, in order: explicit `files`, else those in `paths_file`, else the crawl's list."""
+    if files:
+        found = list(files)
+    elif paths_file:
+        found = read_paths_list(paths_file, base_url, **http)
+    elif crawl:
+        found = read_paths_list(paths_list_url(crawl, base_url), base_url, **http)
+    else:
+        raise WarcListError("commoncrawl: set a crawl id (--crawl CC-MAIN-2023-06), a paths_file or files")
+    if not found:
+        raise WarcListError(f"commoncrawl: the WARC list {paths_file or crawl or ''} is empty")
+    return found[:max_files] if max_files else found
+
+
+def crawl_of(location: str, default: str | None = None) -> str:
+    match = CRAWL_ID.search(location)
+    return match.group(0) if match else (default or "")
+
+
+# ---- decoding ------------------------------------------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose BOM is its prefix
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
+#: labels browsers read as a superset (WHATWG Encoding Standard); decoding by the narrow one fails on real pages
+_SUPERSETS = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252",
+              "us-ascii": "cp1252", "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
+              "shift_jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "euc-kr": "cp949", "big5": "big5hkscs",
+              "iso-8859-9": "cp1254", "tis-620": "cp874", "windows-874": "cp874"}
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    charset: str
+    fallback: bool  # no declaration decoded it cleanly: the charset was guessed
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().lower()
+    label = _SUPERSETS.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def declared_charset(body: bytes, content_type: str | None) -> str | None:
+    """The charset the server (Content-Type) or the page (`<meta>`, first 4 KB) declares, if Python knows it."""
+    match = _HEADER_CHARSET.search(content_type or "")
+    codec = _codec(match.group(1)) if match else None
+    if codec is None:
+        meta = _META_CHARSET.search(body[:4096])
+        codec = _codec(meta.group(1).decode("ascii", "replace")) if meta else None
+    return codec
+
+
+def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            text = body[len(bom):].decode(codec, "replace")
+            return Decoded(text, codec, "\ufffd" in text)
+    declared = declared_charset(body, content_type)
+    for codec in dict.fromkeys(c for c in (declared, "utf-8") if c):
+        try:
+            return Decoded(body.decode(codec), codec, False)
+        except UnicodeDecodeError:
+            continue
+    if declared:  # a few bad bytes in a declared page: trust the declaration, replace the bad bytes
+        return Decoded(body.decode(declared, "replace"), declared, True)
+    text = body.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    if bad <= len(_NON_ASCII.findall(text)) - bad:  # mostly valid UTF-8 with a few stray bytes
+        return Decoded(text, "utf-8", True)
+    # undeclared and not UTF-8: the legacy Western default browsers use; it maps every byte
+    return Decoded(body.decode("cp1252", "replace"), "cp1252", True)
+
+
+# ---- records -------------------------------------------------------------------------------------------------
+
+
+def _one_line(err: BaseException) -> str:
+    text = (str(err).splitlines() or [""])[0]
+    return f"{type(err).__name__}: " + "".join(c if c.isprintable() else "?" for c in text)[:200]
+
+
+def _read_bounded(stream, limit: int) -> bytes:
+    """At most `limit` + 1 bytes: enough to know a body is too big without holding all of it."""
+    parts, size = [], 0
+    while size <= limit:
+        chunk = stream.read(min(_READ_BLOCK, limit + 1 - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
+class CommonCrawlReader(PipelineStep):
+    """One Document per HTML `response` record of the WARC files, raw HTML as text.
+
+    Files are split over tasks as `files[rank::world_size]` (a build runs one task per file). Metadata:
+    url, crawl, warc_date, record_id, warc_file, charset (+ charset_fallback when guessed, warc_truncated when
+    the crawler cut the payload).
+    """
+
+    type = "📖 - READER"
+    name = "common crawl"
+
+    def __init__(
+        self,
+        files: list[str],
+        crawl: str | None = None,
+        subset: str = "open-web-math",
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        retries: int = 5,
+        timeout: float = 60.0,
+        backoff: float = 1.0,
+        limit: int = -1,
+    ):
+        super().__init__()
+        self.files = [str(f) for f in files]
+        self.crawl = crawl
+        self.subset = subset
+        self.max_body_bytes = max_body_bytes
+        self.retries = retries
+        self.timeout = timeout
+        self.backoff = backoff
+        self.limit = limit
+
+    def _document(self, record, location: str, crawl: str) -> Document | None:
+        """The page in `record`, or None with the reason counted; reads the record's body."""
+        from datatrove.utils.logging import logger
+
+        headers = record.rec_headers
+        url = headers.get_header("WARC-Target-URI") or ""
+        http = record.http_headers
+        if http is None:
+            self.stat_update("skipped_bad_record")
+            logger.warning(f"{location}: {url or 'record'}: response without HTTP headers; skipped")
+            return None
+        content_type = http.get_header("Content-Type") or headers.get_header("WARC-Identified-Payload-Type") or ""
+        if content_type.split(";", 1)[0].strip().lower() not in HTML_TYPES:
+            self.stat_update("skipped_not_html")
+            return None
+        status = http.get_statuscode() or ""
+        if not status.startswith("2"):
+            self.stat_update("skipped_http_status")
+            return None
+        body = _read_bounded(record.content_stream(), self.max_body_bytes)
+        if len(body) > self.max_body_bytes:
+            self.stat_update("skipped_too_large")
+            logger.warning(f"{location}: {url}: body over {self.max_body_bytes:,} bytes; skipped")
+            return None
+        if record.raw_stream.limit > 0:  # the file ended (or the next record began) before Content-Length
+            self.stat_update("skipped_record_truncated")
+            logger.warning(f"{location}: {url}: record {record.raw_stream.limit:,} bytes shorter than its "
+                           f"Content-Length (truncated file or wrong length); skipped")
+            return None
+        if not body.strip():
+            self.stat_update("skipped_empty_body")
+            return None
+        decoded = decode_body(body, content_type)
+        record_id = headers.get_header("WARC-Record-ID") or ""
+        meta = {
+            SOURCE: "common-crawl",
+            SUBSET: self.subset,
+            URL: url,
+            "crawl": crawl,
+            "warc_date": headers.get_header("WARC-Date") or "",
+            "record_id": record_id,
+            "warc_file": location,
+            "charset": decoded.charset,
+        }
+        if decoded.fallback:
+            meta["charset_fallback"] = True
+            self.stat_update("charset_fallback")
+        if headers.get_header("WARC-Truncated"):
+            meta["warc_truncated"] = headers.get_header("WARC-Truncated")
+        return Document(text=decoded.text, id=stable_id("common-crawl", record_id or f"{location}#{url}"),
+                        metadata=meta)
+
+    def read_file(self, location: str) -> Iterator[Document]:
+        """Pages of one WARC file; damage ends the file (counted, logged), never the task.
+
+        Each page is held back until the next record has been found: only then does warcio know whether the
+        page's record ended where its Content-Length said (it counts a mismatch in `err_count`), and a page cut
+        short or padded with the next record's bytes is dropped rather than passed on.
+        """
+        from datatrove.utils.logging import logger
+        from warcio.archiveiterator import ArchiveIterator
+
+        crawl = crawl_of(location, self.crawl)
+        stream, n, pending = None, 0, None
+        try:
+            stream = open_location(location, self.retries, self.timeout, self.backoff)
+            archive = ArchiveIterator(stream, check_digests=False)
+            records = iter(archive)
+            while True:
+                errors, failure, record = archive.err_count, None, None
+                try:
+                    # warcio prints a multi-line note on stderr for a wrong length; we count and log it instead
+                    with contextlib.redirect_stderr(io.StringIO()):
+                        record = next(records)
+                except StopIteration:
+                    pass
+                except Exception as err:  # noqa: BLE001 - handled below, after the held page is settled
+                    failure = err
+                if pending is not None:
+                    if archive.err_count > errors:
+                        self.stat_update("skipped_bad_content_length")
+                        logger.warning(f"{location}: {pending.metadata[URL]}: record does not end at its "
+                                       f"Content-Length; skipped")
+                    else:
+                        yield pending
+                    pending = None
+                if failure is not None:
+                    raise failure
+                if record is None:
+                    break
+                n += 1
+                if record.rec_type != "response":
+                    self.stat_update("records_other")
+                    continue
+                with self.track_time():
+                    pending = self._document(record, location, crawl)
+            self.stat_update("files_read")
+        except Exception as err:  # damaged or unreachable: keep what was read, go on with the next file
+            logger.warning(f"{location}: {'damaged' if n else 'unreadable'} after {n} records "
+                           f"({_one_line(err)}); rest of file skipped")
+            self.stat_update("file_damaged" if n else "file_failed")
+        finally:
+            raw = getattr(stream, "raw", None)
+            if isinstance(raw, ResumableHTTPStream):
+                self.stat_update("http_resumes", value=raw.resumes)
+                self.stat_update("http_retries", value=raw.retried)
+            if stream is not None:
+                stream.close()
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        produced = 0
+        for location in self.files[rank::world_size]:
+            for doc in self.read_file(location):
+                if 0 <= self.limit <= produced:
+                    return
+                self.stat_update("documents")
+                self.update_doc_stats(doc)
+                produced += 1
+                yield doc
