@@ -52,7 +52,9 @@ class BuildPlan:
 
     def identity(self) -> dict:
         """What must match for a re-run into the same directory to be a resume rather than a new build."""
-        return {"recipe": dump(self.recipe), "inputs": {s.name: s.identity for s in self.sources}}
+        recipe = dump(self.recipe)
+        recipe["stages"].pop("pack", None)  # packing reads the finished shards; changing it redoes only itself
+        return {"recipe": recipe, "inputs": {s.name: s.identity for s in self.sources}}
 
 
 def plan_build(recipe: Recipe, recipe_path: Path, out: Path, sample: bool = False) -> BuildPlan:
@@ -93,11 +95,16 @@ def describe(plan: BuildPlan) -> str:
         steps = " -> ".join(s.name for s in task_steps(plan, source.name))
         lines.append(f"1. {source.name}: {source.tasks} tasks: read -> {steps} -> {WORK}/{source.name}/")
     final = ["read task files in input order", *(s.name for s in final_steps(plan))]
+    if r.stages.near_dedup.enabled:
+        nd = r.stages.near_dedup
+        final[0] += f" minus near-duplicates (MinHash {nd.ngram}-gram shingles, {nd.bands} bands x {nd.rows} rows)"
     sp = r.output.split
     final += [f"split (seed {sp.seed}, validation {sp.validation}, test {sp.test})", "write shards"]
     lines.append("2. finalize: 1 task: " + " -> ".join(final))
     lines += ["", "# output", f"{plan.out}/{r.subset}/<split>/<lang>-NNNNN.parquet ({r.output.compression}, "
               f"<= {r.output.max_shard_bytes:,} text bytes per shard)", f"{plan.out}/manifest.json"]
+    if (pk := r.stages.pack).enabled:
+        lines.append(f"then pack: {pk.format} token files with {pk.tokenizer} into {plan.out / pk.out}/")
     return "\n".join(lines)
 
 
@@ -173,6 +180,10 @@ def _execute(pipeline: list, tasks: int, workers: int, logging_dir: Path, desc: 
 
 def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
     """Run (or resume) the build; returns the manifest it wrote to `<out>/manifest.json`."""
+    if not any(source.tasks for source in plan.sources):
+        # an empty build "succeeding" hides a typo in a manifest path or an unreachable crawl list
+        errors = "; ".join(plan.input_errors) or "the recipe names no sources"
+        raise RecipeError(f"{plan.recipe_path}: no inputs to build from ({errors})")
     _check_identity(plan)
     quiet_datatrove()
     r = plan.recipe
@@ -191,7 +202,12 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
         if subset_dir.is_dir():  # an interrupted finalize: its shards are rewritten from the task files
             shutil.rmtree(subset_dir)
         remove_stale(plan.out)
-    pipeline = [ShardReader(task_files), *final_steps(plan)]
+    reader = ShardReader(task_files)
+    if r.stages.near_dedup.enabled:  # signatures, buckets and clusters first; the reader then skips duplicates
+        from proofpile.dedup.near import build_stage_reader
+
+        reader = build_stage_reader(plan, task_files, workers, progress)
+    pipeline = [reader, *final_steps(plan)]
     sp = r.output.split
     pipeline.append(SplitTagger(seed=sp.seed, validation=sp.validation, test=sp.test))
     o = r.output
@@ -201,7 +217,20 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
 
     manifest = build_manifest(plan)
     mf.write_manifest(plan.out / "manifest.json", manifest)
+    if r.stages.pack.enabled:
+        from proofpile.pack.stage import run_pack_stage
+
+        manifest["pack"] = run_pack_stage(plan, workers=workers, progress=progress)
+        mf.write_manifest(plan.out / "manifest.json", manifest)
     return manifest
+
+
+def _decontamination(plan: BuildPlan) -> dict:
+    """The decontamination stage's report summary (its files sit beside the manifest), when it ran."""
+    report = plan.out / "contamination.json"
+    if not plan.recipe.stages.decontaminate.enabled or not report.is_file():
+        return {}
+    return {"decontamination": json.loads(report.read_text())}
 
 
 def build_manifest(plan: BuildPlan) -> dict:
@@ -226,6 +255,7 @@ def build_manifest(plan: BuildPlan) -> dict:
         },
         "stages": stages,
         "funnel": funnel,
+        **_decontamination(plan),
         "outputs": {
             "documents": sum(s["rows"] for s in shards),
             "shards": shards,

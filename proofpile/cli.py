@@ -25,21 +25,33 @@ def build(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the resolved plan and stop")] = False,
     sample: Annotated[bool, typer.Option("--sample", help="build from the bundled sample inputs (no network)")] = False,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    crawl: Annotated[Optional[str], typer.Option("--crawl", help="Common Crawl crawl id to read, e.g. CC-MAIN-2023-06")] = None,
+    max_files: Annotated[Optional[int], typer.Option("--max-files", help="read only the first N WARC files")] = None,
 ) -> None:
     """Build a subset from its recipe; re-running into the same --out resumes."""
     from proofpile.build import describe, plan_build, run_build
-    from proofpile.manifest import render_funnel
+    from proofpile.manifest import empty_output_hint, render_funnel
     from proofpile.recipes import RecipeError, load_recipe
 
+    # --crawl/--max-files are shorthands for the commoncrawl source's fields; --crawl replaces any other WARC list
+    web = [f"commoncrawl.crawl={crawl}", "commoncrawl.paths_file=null", "commoncrawl.files=[]"] if crawl else []
+    web += [f"commoncrawl.max_files={max_files}"] if max_files is not None else []
     try:
         rec, path = load_recipe(recipe, set_ or [])
+        if web and rec.sources.commoncrawl is None:
+            raise RecipeError(f"{path}: --crawl/--max-files: this recipe has no commoncrawl source")
+        if web:
+            rec, path = load_recipe(recipe, [*(set_ or []), *web])
         plan = plan_build(rec, path, out, sample=sample)
     except RecipeError as e:
         _fail(str(e))
     for err in plan.input_errors:
         typer.echo(f"warning: {err}", err=True)
     if dry_run:
-        typer.echo(describe(plan))
+        try:
+            typer.echo(describe(plan))
+        except RecipeError as e:
+            _fail(str(e))
         return
     try:
         manifest = run_build(plan, workers=workers, progress=progress and sys.stderr.isatty())
@@ -47,6 +59,8 @@ def build(
         _fail(str(e))
     typer.echo(render_funnel(manifest["funnel"]))
     outs = manifest["outputs"]
+    if not outs["documents"] and (hint := empty_output_hint(manifest["funnel"])):
+        typer.echo(f"warning: {hint}", err=True)
     typer.echo(f"\n{outs['documents']:,} documents in {len(outs['shards'])} shards under {plan.out / rec.subset}")
     typer.echo(f"manifest: {plan.out / 'manifest.json'}")
 
@@ -68,6 +82,268 @@ def discover(
         _fail(str(e))
     for line in lines:
         typer.echo(line)
+
+
+@app.command()
+def decontaminate(
+    inputs: Annotated[list[Path], typer.Argument(help="a build directory, or Parquet/JSONL shards or folders")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output directory (clean shards, contamination.*)")],
+    bench: Annotated[Optional[list[str]], typer.Option("--bench", help="benchmark to index (math, gsm8k); repeatable")] = None,
+    bench_file: Annotated[Optional[list[str]], typer.Option("--bench-file", help="NAME=PATH: a local JSONL/Parquet instead of the Hub")] = None,
+    ngram: Annotated[int, typer.Option(help="words per n-gram")] = 13,
+    report_only: Annotated[bool, typer.Option("--report-only", help="keep every document, only report")] = False,
+    mask_numbers: Annotated[Optional[bool], typer.Option("--mask-numbers/--no-mask-numbers", help="match with digits masked (default: on with --report-only)")] = None,
+    max_items_per_ngram: Annotated[int, typer.Option(help="n-grams in more items than this are excluded")] = 3,
+    cache_dir: Annotated[Optional[str], typer.Option(help="datasets cache for Hub benchmarks")] = None,
+) -> None:
+    """Remove documents that contain benchmark test items (n-gram overlap) and write a contamination report."""
+    from proofpile.decontam.benchmarks import BenchmarkError
+    from proofpile.decontam.ngrams import DecontaminationFilter
+    from proofpile.decontam.run import decontaminate as run
+
+    files = {}
+    for item in bench_file or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            _fail(f"--bench-file {item}: expected NAME=PATH")
+        files[name] = path
+    names = bench or sorted(files) or ["math", "gsm8k"]
+    mask = report_only if mask_numbers is None else mask_numbers
+    filt = DecontaminationFilter(names, files=files, ngram=ngram, mask_numbers=mask, report_only=report_only,
+                                 max_items_per_ngram=max_items_per_ngram, cache_dir=cache_dir)
+    try:
+        summary = run(inputs, out, filt)
+    except (BenchmarkError, ValueError, FileNotFoundError) as e:
+        _fail(str(e))
+    for p in summary["by_benchmark_and_subset"]:
+        fields = ", ".join(f"{f} {n}" for f, n in p["items_hit_by_field"].items())
+        typer.echo(f"{p['benchmark']:8s} {p['subset'] or '-':20s} items hit {p['items_hit']:5d} ({fields}); "
+                   f"documents hit {p['documents_hit']}, removed {p['documents_removed']}")
+    typer.echo(f"{sum(summary['documents_scanned'].values()):,} documents scanned, "
+               f"{summary['documents_removed']:,} removed; report: {out / 'contamination.md'}")
+
+
+classifier_app = typer.Typer(no_args_is_help=True, help="Train and evaluate the fastText math classifier (MathScore).")
+app.add_typer(classifier_app, name="classifier")
+_TEXT_FIELD = typer.Option("--text-field", help="JSON field holding the text")
+_LABEL_FIELD = typer.Option("--label-field", help="JSON field holding the label (math/other, 1/0, true/false)")
+_FROM_RAW = typer.Option("--from-raw", help="ignore labels: math = has LaTeX math; the LaTeX is stripped before use")
+_HOLDOUT = typer.Option("--holdout", help="fraction held out by a hash of the text (train skips it, eval uses it)")
+
+
+def _data_warning(msg: str) -> None:
+    typer.echo(f"warning: {msg}", err=True)
+
+
+@classifier_app.command("train")
+def classifier_train(
+    data: Annotated[Path, typer.Argument(help="labelled JSONL or JSONL.gz")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="model file to write (.ftz)")],
+    text_field: Annotated[str, _TEXT_FIELD] = "text",
+    label_field: Annotated[str, _LABEL_FIELD] = "label",
+    from_raw: Annotated[bool, _FROM_RAW] = False,
+    holdout: Annotated[float, _HOLDOUT] = 0.1,
+    epochs: Annotated[Optional[int], typer.Option(help="training epochs")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="learning rate")] = None,
+    word_ngrams: Annotated[Optional[int], typer.Option("--word-ngrams", help="word n-gram length")] = None,
+    dim: Annotated[Optional[int], typer.Option(help="embedding size")] = None,
+    quantize: Annotated[bool, typer.Option(help="quantize (small .ftz)")] = True,
+    cutoff: Annotated[Optional[int], typer.Option(help="words and n-grams kept when quantizing (model size)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed (training uses one thread, so it is reproducible)")] = None,
+) -> None:
+    """Train a math classifier on the non-held-out records of DATA."""
+    from collections import Counter
+
+    from proofpile.classifier import DataError, read_examples, train_classifier
+
+    params = {"epochs": epochs, "lr": lr, "wordNgrams": word_ngrams, "dim": dim, "cutoff": cutoff, "seed": seed}
+    problems: Counter = Counter()
+    examples = read_examples(data, text_field=text_field, label_field=label_field, from_raw=from_raw,
+                             split="train", holdout=holdout, problems=problems, warn=_data_warning)  # fmt: skip
+    try:
+        train_classifier(examples, out, quantize=quantize, **{k: v for k, v in params.items() if v is not None})
+    except (DataError, ValueError) as e:
+        _fail(str(e))
+    skipped = f"; {sum(problems.values()):,} records skipped ({dict(problems)})" if problems else ""
+    typer.echo(f"wrote {out} ({out.stat().st_size:,} bytes){skipped}")
+
+
+@classifier_app.command("eval")
+def classifier_eval(
+    model: Annotated[str, typer.Argument(help="model file (.bin/.ftz), or 'default' for the shipped model")],
+    data: Annotated[Path, typer.Argument(help="labelled JSONL or JSONL.gz")],
+    plot: Annotated[Optional[Path], typer.Option(help="write a PNG of the score distributions per label")] = None,
+    split: Annotated[str, typer.Option(help="held-out (what train left out), train or all")] = "held-out",
+    text_field: Annotated[str, _TEXT_FIELD] = "text",
+    label_field: Annotated[str, _LABEL_FIELD] = "label",
+    from_raw: Annotated[bool, _FROM_RAW] = False,
+    holdout: Annotated[float, _HOLDOUT] = 0.1,
+) -> None:
+    """Print precision/recall/F1 per threshold of MODEL on a split of DATA."""
+    from proofpile.classifier import DataError, evaluate, format_report, read_examples
+    from proofpile.filters.math_classifier import resolve_model
+
+    try:
+        path = resolve_model(None if model == "default" else model)
+        examples = read_examples(data, text_field=text_field, label_field=label_field, from_raw=from_raw,
+                                 split=split, holdout=holdout, warn=_data_warning)  # fmt: skip
+        result = evaluate(str(path), examples, plot=plot)
+    except (FileNotFoundError, DataError, ValueError) as e:
+        _fail(str(e))
+    if result["documents"] == 0:
+        _fail(f"no usable records in the {split} split of {data}")
+    typer.echo(f"model {path}, {split} split of {data}")
+    typer.echo(format_report(result))
+    if plot is not None:
+        typer.echo(f"plot: {plot}")
+
+
+class _PackGroup(typer.core.TyperGroup):
+    """`pack INPUT ...` and `pack verify DIR`: a first word that is not a subcommand means `pack run`.
+
+    A click group with a positional INPUT would swallow `verify` as the input, so the group routes instead.
+    """
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+pack_app = typer.Typer(cls=_PackGroup, no_args_is_help=True,
+                       help="Token files for GPT-NeoX/Megatron: `pack INPUT --tokenizer T --out DIR`, `pack verify DIR`.")
+app.add_typer(pack_app, name="pack")
+
+
+@pack_app.command("run")
+def pack_run(
+    input: Annotated[Path, typer.Argument(help="a build directory, or Parquet shards (file or folder) with a text column")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
+    tokenizer: Annotated[str, typer.Option(help="tokenizer.model / tokenizer.json / a folder with them / a Hub id")] = "codellama/CodeLlama-7b-hf",
+    format: Annotated[str, typer.Option("--format", help="megatron (.bin/.idx) or npy (needs --seq-len)")] = "megatron",
+    workers: Annotated[int, typer.Option(help="tokenizing processes (outputs do not depend on it)")] = 1,
+    seq_len: Annotated[Optional[int], typer.Option("--seq-len", help="also write fixed-length shuffled sequences (.npy)")] = None,
+    shuffle_seed: Annotated[int, typer.Option("--shuffle-seed", help="seed of the document and sequence shuffles")] = 0,
+    by_lang: Annotated[bool, typer.Option("--by-lang", help="one prefix per language inside each subset/split")] = False,
+    weight: Annotated[Optional[list[str]], typer.Option("--weight", help="SUBSET=W share of training tokens, repeatable (default: by tokens)")] = None,
+    proof_pile_2: Annotated[bool, typer.Option("--proof-pile-2-weights", help="arxiv=2, open-web-math=4, algebraic-stack=1")] = False,
+    bos: Annotated[bool, typer.Option("--bos/--no-bos", help="put <s> before each document")] = True,
+    eos: Annotated[bool, typer.Option("--eos/--no-eos", help="put </s> after each document")] = True,
+    subset: Annotated[Optional[str], typer.Option(help="subset name for Parquet input without a subset column")] = None,
+    text_column: Annotated[str, typer.Option("--text-column", help="column holding the text")] = "text",
+    backend: Annotated[str, typer.Option(help="auto, sentencepiece or tokenizers")] = "auto",
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Tokenize INPUT into Megatron .bin/.idx prefixes (same as `proofpile pack INPUT ...`)."""
+    from proofpile.pack import PROOF_PILE_2_WEIGHTS, Framing, PackError, TokenizerError, TokenizerParityError, pack
+
+    weights = dict(PROOF_PILE_2_WEIGHTS) if proof_pile_2 else {}
+    for item in weight or []:
+        name, sep, value = item.partition("=")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            _fail(f"--weight {item}: expected SUBSET=NUMBER")
+    try:
+        record = pack(input, tokenizer, out, format=format, workers=workers, seq_len=seq_len, shuffle_seed=shuffle_seed,
+                      framing=Framing(bos=bos, eos=eos), by_lang=by_lang, weights=weights or None, subset=subset,
+                      text_column=text_column, backend=backend, progress=progress and sys.stderr.isatty())
+    except (PackError, TokenizerError, TokenizerParityError, OSError) as e:
+        _fail(str(e))
+    for err in record["errors"]:
+        typer.echo(f"warning: {err}", err=True)
+    for subset_name, splits in record["tokens"].items():
+        for split, c in splits.items():
+            typer.echo(f"{subset_name:20s} {split:10s} {c['documents']:>10,} documents {c['tokens']:>14,} tokens")
+    t = record["total"]
+    skipped = f", {sum(record['skipped'].values()):,} skipped ({record['skipped']})" if record["skipped"] else ""
+    typer.echo(f"{t['documents']:,} documents, {t['tokens']:,} {record['dtype']} tokens{skipped}")
+    for entry in record.get("sequences", {}).get("files", []):
+        typer.echo(f"{entry['split']}: {entry['rows']:,} sequences of {record['sequences']['seq_len']} -> {entry['file']}")
+    typer.echo(f"tokens.json: {out / 'tokens.json'}")
+
+
+@pack_app.command("verify")
+def pack_verify(directory: Annotated[Path, typer.Argument(help="a directory written by `proofpile pack`")]) -> None:
+    """Re-read a pack directory; every mismatch is one `error:` line and the exit code is 1."""
+    from proofpile.pack import verify
+
+    report = verify(directory)
+    for err in report.errors:
+        typer.echo(f"error: {err}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+    seqs = f", {report.sequence_files} sequence files" if report.sequence_files else ""
+    typer.echo(f"ok: {report.prefixes} prefixes, {report.documents:,} documents, {report.tokens:,} tokens{seqs}")
+
+
+@app.command()
+def dedup(
+    inputs: Annotated[list[Path], typer.Argument(help="build output directories (or .parquet shards), e.g. out/arxiv out/open-web-math")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
+    against: Annotated[Optional[Path], typer.Option(help="an earlier `proofpile dedup` output: drop what duplicates it")] = None,
+    ngram: Annotated[int, typer.Option(help="words per shingle")] = 5,
+    bands: Annotated[int, typer.Option(help="LSH bands")] = 12,
+    rows: Annotated[int, typer.Option(help="MinHash values per band")] = 10,
+    seed: Annotated[int, typer.Option(help="seed of the MinHash permutations")] = 1,
+    priority: Annotated[str, typer.Option(help="subsets in survivor order, comma-separated")] = "arxiv,open-web-math,algebraic-stack",
+    workers: Annotated[int, typer.Option(help="parallel processes (outputs do not depend on it)")] = 1,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Remove near-duplicates (MinHash LSH on math-aware shingles) across INPUTS; the survivor of a cluster is
+    the first subset in --priority, then the lowest id."""
+    from proofpile.dedup.minhash import MinHashParams, s_curve
+    from proofpile.dedup.near import DedupError, NearDedupConfig, near_dedup
+    from proofpile.manifest import render_funnel
+
+    try:
+        config = NearDedupConfig(MinHashParams(ngram=ngram, bands=bands, rows=rows, seed=seed),
+                                 priority=tuple(p.strip() for p in priority.split(",") if p.strip()))
+        typer.echo(s_curve(config.params))
+        manifest = near_dedup(inputs, out, config, workers=workers, against=against,
+                              progress=progress and sys.stderr.isatty())
+    except (DedupError, ValueError) as e:
+        _fail(str(e))
+    typer.echo(render_funnel(manifest["funnel"]))
+    c = manifest["counts"]
+    for name, n in c["by_subset"].items():
+        typer.echo(f"{name or '-':20s} {n['documents']:>10,} documents {n['removed']:>10,} removed {n['kept']:>10,} kept")
+    typer.echo(f"{c['removed']:,} of {c['documents']:,} documents removed in {c['clusters']:,} clusters; "
+               f"duplicates: {out / 'duplicates.parquet'}; manifest: {out / 'manifest.json'}")
+
+
+plan_app = typer.Typer(no_args_is_help=True, help="Estimate what a run will need before starting it.")
+app.add_typer(plan_app, name="plan")
+
+
+@plan_app.command("dedup")
+def plan_dedup(
+    docs: Annotated[int, typer.Option(help="number of documents")],
+    avg_bytes: Annotated[int, typer.Option("--avg-bytes", help="average text bytes per document")],
+    dup_fraction: Annotated[float, typer.Option("--dup-fraction", help="expected share removed (OpenWebMath: 0.87)")] = 0.5,
+    ngram: Annotated[int, typer.Option(help="words per shingle")] = 5,
+    bands: Annotated[int, typer.Option(help="LSH bands")] = 12,
+    rows: Annotated[int, typer.Option(help="MinHash values per band")] = 10,
+    shard_bytes: Annotated[int, typer.Option("--shard-bytes", help="text bytes per input shard")] = 256 * 2**20,
+    workers: Annotated[int, typer.Option(help="parallel processes")] = 1,
+    mb_per_s: Annotated[float, typer.Option("--mb-per-s", help="signature MB/s per core (bench/dedup.py)")] = 10.0,
+) -> None:
+    """Disk and peak RAM for `proofpile dedup` on DOCS documents of AVG-BYTES each."""
+    from proofpile.dedup.minhash import MinHashParams
+    from proofpile.dedup.near import NearDedupConfig
+    from proofpile.dedup.plan import DedupPlan
+
+    if docs <= 0 or avg_bytes <= 0 or not 0 <= dup_fraction < 1:
+        _fail("--docs and --avg-bytes must be positive and --dup-fraction in [0, 1)")
+    try:
+        params = MinHashParams(ngram=ngram, bands=bands, rows=rows)
+    except ValueError as e:
+        _fail(str(e))
+    plan = DedupPlan(docs=docs, avg_bytes=avg_bytes, params=params, dup_fraction=dup_fraction, shard_bytes=shard_bytes,
+                     window_records=NearDedupConfig().window_records, workers=workers, mb_per_s_per_core=mb_per_s)
+    typer.echo(plan.render())
 
 
 @app.command()

@@ -144,3 +144,13 @@ def render_funnel(rows: list[dict]) -> str:
         if j == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 19)
     return "\n".join(lines)
+
+
+def empty_output_hint(funnel: list[dict]) -> str | None:
+    """When nothing survived, name the step that dropped the most and its main reason: the usual cause is a
+    threshold or language setting, and the funnel alone does not point at it."""
+    worst = max(funnel, key=lambda r: sum(r["dropped"].values()), default=None)
+    if worst is None or not worst["dropped"]:
+        return None
+    reason, n = max(worst["dropped"].items(), key=lambda kv: kv[1])
+    return f"0 documents kept: {worst['stage']} / {worst['step']} dropped the most ({n:,} for {reason}); check its settings"

@@ -44,9 +44,52 @@ class StackSource(_Model):
     limit: int = -1
 
 
+class LatexClean(_Model):
+    """How arXiv projects become text (proofpile.extract.latex); `redpajama` reproduces the original corpus."""
+
+    mode: Literal["proofpile", "redpajama"] = "proofpile"
+    keep_appendix: bool = True
+    inline_bbl: bool = Field(False, description="replace \\bibliography by the paper's .bbl and keep it")
+    expand_macros: bool = True
+    max_macro_depth: int = Field(12, gt=0)
+    max_expansions: int = Field(100_000, gt=0)
+
+
+class ArxivSource(_Model):
+    paths: list[str] = Field(default_factory=list, description="bulk .tar, <id>.gz papers, directories, s3:// URLs")
+    ids: list[str] = Field(default_factory=list, description="arXiv ids fetched from eprint_url")
+    eprint_url: str = "https://arxiv.org/e-print/{id}"
+    request_interval: float = Field(3.0, ge=0.0, description="seconds between e-print requests")
+    retries: int = Field(3, ge=0)
+    ids_per_task: int = Field(100, gt=0)
+    metadata: str | None = Field(None, description="OAI snapshot JSON lines (id, categories, license, versions)")
+    categories: list[str] = Field(default_factory=list, description="globs, e.g. math.*; empty = all")
+    licenses: list[str] = Field(default_factory=list, description="globs on the license URL; empty = all")
+    max_paper_bytes: int = Field(256 * 2**20, gt=0, description="uncompressed, per paper")
+    max_ratio: float = Field(100.0, gt=1.0, description="uncompressed / compressed above 1 MiB")
+    max_files: int = Field(10_000, gt=0)
+    max_file_bytes: int = Field(32 * 2**20, gt=0)
+    clean: LatexClean = Field(default_factory=LatexClean)
+
+
+class CommonCrawlSource(_Model):
+    """WARC files: explicit `files`, else those listed in `paths_file`, else the crawl's warc.paths.gz."""
+
+    crawl: str | None = Field(None, pattern=r"^CC-MAIN-\d{4}-\d{2}$", description="crawl id, e.g. CC-MAIN-2023-06")
+    base_url: str = Field("https://data.commoncrawl.org/", description="prefix of relative WARC paths")
+    paths_file: str | None = Field(None, description="a warc.paths(.gz) file, local or URL")
+    files: list[str] = Field(default_factory=list, description="WARC paths or URLs (local, http(s), any fsspec)")
+    max_files: int | None = Field(None, gt=0, description="only the first N files of the list")
+    max_body_bytes: int = Field(5 * 2**20, gt=0, description="larger HTTP bodies are skipped, counted")
+    retries: int = Field(5, ge=0, description="reconnections in a row before a file is given up")
+    timeout: float = Field(60.0, gt=0)
+
+
 class Sources(_Model):
     github: GitHubSource | None = None
     stack: StackSource | None = None
+    arxiv: ArxivSource | None = None
+    commoncrawl: CommonCrawlSource | None = None
 
 
 class NotebookStage(_Model):
@@ -61,14 +104,86 @@ class CodeRulesStage(_Model):
 class LangIdStage(_Model):
     enabled: bool = False
     model: str = LID_176_URL
-    languages: list[str] = Field(default_factory=lambda: ["tex"])
+    languages: list[str] | None = Field(default_factory=lambda: ["tex"], description="empty/null = every document")
     keep: list[str] = Field(default_factory=lambda: ["en"])
     threshold: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class PrefilterStage(_Model):
+    """OpenWebMath stage 1, on raw HTML (proofpile.filters.math_prefilter)."""
+
+    enabled: bool = False
+    min_chars: int = Field(500, ge=0, description="pages with no math signal longer than this go to the classifier")
+
+
+class ExtractStage(_Model):
+    """Math-preserving HTML extraction (proofpile.extract.html_math)."""
+
+    enabled: bool = False
+    min_chars: int = Field(0, ge=0)
+    timeout: float = Field(30.0, gt=0, description="seconds per page before it is dropped")
+
+
+class MathClassifierStage(_Model):
+    enabled: bool = False
+    model: str | None = Field(None, description="fastText MathScore model; none = the one shipped in the package")
+    threshold_math: float = Field(0.17, ge=0.0, le=1.0, description="when the extractor found math")
+    threshold_nomath: float = Field(0.8, ge=0.0, le=1.0, description="when it found none")
+
+
+class QualityStage(_Model):
+    enabled: bool = False
+    min_chars: int = Field(100, ge=0)
+    max_accented_ratio: float = Field(0.015, ge=0.0, le=1.0)
+    url_blocklist: list[str] = Field(default_factory=list, description="domains (with subdomains) or URL substrings")
+    url_blocklist_files: list[str] = Field(default_factory=list, description="files of such entries, # comments")
+    kenlm_model: str | None = Field(None, description="KenLM model for the perplexity cut; none = no cut")
+    max_perplexity: float = Field(15_000, gt=0)
 
 
 class ExactDedupStage(_Model):
     enabled: bool = False
     chunk_chars: int = Field(2048, gt=0)
+
+
+class NearDedupStage(_Model):
+    """MinHash LSH near-duplicate removal on the finalize input (proofpile.dedup.near); the default 12 bands
+    x 10 rows make a pair a candidate with probability 1-(1-s^10)^12: 50% at Jaccard 0.75."""
+
+    enabled: bool = False
+    ngram: int = Field(5, ge=1, description="words per shingle")
+    bands: int = Field(12, ge=1)
+    rows: int = Field(10, ge=1)
+    seed: int = 1
+    priority: list[str] = Field(default_factory=lambda: ["arxiv", "open-web-math", "algebraic-stack"],
+                                description="subsets in survivor order; then the lowest id survives")
+
+
+class DecontaminateStage(_Model):
+    enabled: bool = False
+    benchmarks: list[str] = Field(default_factory=lambda: ["math", "gsm8k"])
+    files: dict[str, str] = Field(default_factory=dict, description="benchmark -> local JSONL/Parquet; else the Hub")
+    ngram: int = Field(13, ge=2)
+    mask_numbers: bool = False
+    report_only: bool = False
+    max_items_per_ngram: int = Field(3, ge=1)
+    min_item_tokens: int = Field(8, ge=1)
+
+
+class PackStage(_Model):
+    """Token files after finalize (proofpile.pack); packing never changes the shards, so it is not part of
+    what makes a re-run a resume."""
+
+    enabled: bool = False
+    tokenizer: str = Field("codellama/CodeLlama-7b-hf", description="tokenizer.model/.json, a folder or a Hub id")
+    format: Literal["megatron", "npy"] = "megatron"
+    out: str = Field("packed", description="relative to the build's --out")
+    weights: dict[str, float] = Field(default_factory=dict, description="subset -> share of training tokens")
+    by_lang: bool = False
+    seq_len: int | None = Field(None, gt=0)
+    shuffle_seed: int = 0
+    bos: bool = True
+    eos: bool = True
 
 
 class Stages(_Model):
@@ -77,8 +192,15 @@ class Stages(_Model):
 
     notebook: NotebookStage = Field(default_factory=NotebookStage)
     code_rules: CodeRulesStage = Field(default_factory=CodeRulesStage)
+    prefilter: PrefilterStage = Field(default_factory=PrefilterStage)
+    extract: ExtractStage = Field(default_factory=ExtractStage)
     langid: LangIdStage = Field(default_factory=LangIdStage)
+    math_classifier: MathClassifierStage = Field(default_factory=MathClassifierStage)
+    quality: QualityStage = Field(default_factory=QualityStage)
+    near_dedup: NearDedupStage = Field(default_factory=NearDedupStage)
     exact_dedup: ExactDedupStage = Field(default_factory=ExactDedupStage)
+    decontaminate: DecontaminateStage = Field(default_factory=DecontaminateStage)
+    pack: PackStage = Field(default_factory=PackStage)
 
 
 class Split(_Model):

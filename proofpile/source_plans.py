@@ -113,7 +113,90 @@ def plan_stack(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
     )
 
 
+def plan_arxiv(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
+    """One task per bulk tar, per paper file or unpacked paper directory, and per batch of e-print ids."""
+    from proofpile.sources.arxiv import Limits, plan_units
+
+    if not cfg.paths and not cfg.ids:
+        return None
+    paths = [p if "://" in p else str(resolve_relative(recipe_path, p)) for p in cfg.paths]
+    units, errors = plan_units(paths, list(cfg.ids), cfg.ids_per_task)
+    metadata = cfg.metadata
+    if metadata and "://" not in metadata:
+        metadata = str(resolve_relative(recipe_path, metadata))
+    limits = Limits(max_paper_bytes=cfg.max_paper_bytes, max_ratio=cfg.max_ratio, max_files=cfg.max_files,
+                    max_file_bytes=cfg.max_file_bytes)
+
+    def make_reader(work: Path):
+        from proofpile.sources.arxiv import ArxivReader
+
+        return ArxivReader(units, subset=recipe.subset, limits=limits, metadata=metadata,
+                           categories=cfg.categories, licenses=cfg.licenses, eprint_url=cfg.eprint_url,
+                           request_interval=cfg.request_interval, retries=cfg.retries)
+
+    kinds: dict[str, int] = {}
+    for u in units:
+        kinds[u.kind] = kinds.get(u.kind, 0) + 1
+    describe = [f"arxiv: {len(units)} tasks " + json.dumps(dict(sorted(kinds.items())))
+                + (f", {len(cfg.ids)} e-print ids from {cfg.eprint_url}" if cfg.ids else "")]
+    describe += [f"  {u.kind:5s} {u.path or ', '.join(u.ids[:3]) + ('...' if len(u.ids) > 3 else '')}"
+                 for u in units[:10]]
+    if len(units) > 10:
+        describe.append(f"  ... {len(units) - 10} more")
+    describe.append(f"  clean: {cfg.clean.mode}" + (f"; categories {cfg.categories}" if cfg.categories else ""))
+    identity = {"units": [[u.kind, u.path, list(u.ids)] for u in units], "metadata": metadata}
+    return SourcePlan(
+        name="arxiv",
+        tasks=len(units),
+        identity=identity,
+        make_reader=make_reader,
+        describe=describe,
+        errors=errors,
+        report=lambda work: identity,
+    )
+
+
+def plan_commoncrawl(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
+    """One task per WARC file. The crawl's list is fetched here, so --dry-run shows the exact files."""
+    from proofpile.sources.commoncrawl import WarcListError, list_warc_files
+
+    def local(ref: str) -> str:
+        return ref if "://" in ref else str(resolve_relative(recipe_path, ref))
+
+    paths_file = local(cfg.paths_file) if cfg.paths_file else None
+    http = {"retries": cfg.retries, "timeout": cfg.timeout}
+    try:
+        files = list_warc_files([local(f) for f in cfg.files], paths_file, cfg.crawl, cfg.base_url, cfg.max_files,
+                                **http)
+        errors = []
+    except WarcListError as e:
+        files, errors = [], [str(e)]
+    origin = "files" if cfg.files else paths_file or f"{cfg.crawl} ({cfg.base_url})"
+
+    def make_reader(work: Path):
+        from proofpile.sources.commoncrawl import CommonCrawlReader
+
+        return CommonCrawlReader(files, crawl=cfg.crawl, subset=recipe.subset, max_body_bytes=cfg.max_body_bytes,
+                                 **http)
+
+    describe = [f"commoncrawl: {len(files)} WARC files from {origin}", *(f"  {f}" for f in files[:10])]
+    if len(files) > 10:
+        describe.append(f"  ... {len(files) - 10} more")
+    identity = {"crawl": cfg.crawl, "files": files}
+    return SourcePlan(
+        name="commoncrawl",
+        tasks=len(files),
+        identity=identity,
+        make_reader=make_reader,
+        describe=describe,
+        errors=errors,
+        report=lambda work: {"crawl": cfg.crawl, "from": origin, "files": files},
+    )
+
+
 PLANNERS: dict[str, Callable[[Any, Recipe, Path], SourcePlan | None]] = {
     "github": plan_github,
     "stack": plan_stack,
+    "arxiv": plan_arxiv,
+    "commoncrawl": plan_commoncrawl,
 }

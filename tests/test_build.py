@@ -249,3 +249,28 @@ def test_unknown_key_in_recipe_file(tmp_path: Path):
 def test_rebuild_into_directory_of_other_recipe_is_refused(sample_build: Path, lid_model: Path):
     proc = run_cli(*sample_args(sample_build, lid_model, "--set", "split.seed=1"), check=False)
     assert proc.returncode == 2 and "another recipe" in proc.stderr
+
+
+def test_build_without_inputs_is_an_error(tmp_path: Path):
+    recipe = tmp_path / "recipes" / "empty.yaml"
+    recipe.parent.mkdir()
+    recipe.write_text("name: empty\nsubset: empty\nsources:\n  github:\n    manifests: [manifests/missing.txt]\n")
+    proc = run_cli("build", str(recipe), "--out", str(tmp_path / "out"), check=False)
+    assert proc.returncode == 2
+    assert "no inputs to build from" in proc.stderr and "missing.txt: manifest file not found" in proc.stderr
+
+
+def test_empty_output_names_the_step_that_dropped_everything(tmp_path: Path, lid_model: Path):
+    german = ("\\section{Konvexe Funktionen}\nEine Funktion heißt konvex, wenn der Funktionswert am gewichteten "
+              "Mittel höchstens so groß ist wie das gewichtete Mittel der Funktionswerte.\n")
+    rows = [{"content": german, "lang": "TeX", "hexsha": f"{i:040x}", "max_stars_repo_name": "t/t",
+             "max_stars_repo_path": f"n{i}.tex"} for i in range(3)]
+    data = tmp_path / "tex.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recipe = tmp_path / "only-german.yaml"
+    recipe.write_text(f"name: g\nsubset: g\nsources:\n  stack:\n    langs: [tex]\n    files: [{data}]\n"
+                      f"stages:\n  langid: {{enabled: true, model: {lid_model}}}\n")
+    out = tmp_path / "out"
+    proc = run_cli("build", str(recipe), "--out", str(out))
+    assert json.loads((out / "manifest.json").read_text())["outputs"]["documents"] == 0
+    assert "0 documents kept" in proc.stderr and "language id" in proc.stderr and "wrong_language" in proc.stderr

@@ -4,6 +4,7 @@ parameters give a byte-identical model."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import tempfile
@@ -93,24 +94,33 @@ def train_classifier(
     ``strip_copies`` every math text with LaTeX is also trained on without it, so formulas lost by an
     extractor (or never written in TeX) do not make a mathematical page look like prose; ``balance``
     oversamples the smaller label."""
-    import fasttext
-
     if isinstance(examples, (str, os.PathLike)):
         examples = read_examples(examples)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     lines = _training_lines(examples, balance=balance, piece_chars=piece_chars, strip_copies=strip_copies, seed=seed)
+    # written beside the target and renamed, so a reader never loads a half-written model
+    partial = out.with_name(out.name + ".partial")
     with tempfile.TemporaryDirectory(prefix="proofpile-classifier-") as tmp:
         data = Path(tmp) / "train.txt"
         data.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        model = fasttext.train_supervised(
-            input=str(data), epoch=epochs, lr=lr, wordNgrams=wordNgrams, dim=dim, loss="softmax",
-            minCount=2, bucket=1_000_000, thread=1, seed=seed, verbose=0,
-        )  # fmt: skip
-        if quantize:
-            model.quantize(input=str(data), qnorm=True, retrain=True, cutoff=cutoff, thread=1, verbose=0)
-    # written beside the target and renamed, so a reader never loads a half-written model
-    partial = out.with_name(out.name + ".partial")
-    model.save_model(str(partial))
+        params = dict(input=str(data), epoch=epochs, lr=lr, wordNgrams=wordNgrams, dim=dim, loss="softmax",
+                      minCount=2, bucket=1_000_000, thread=1, seed=seed, verbose=0)
+        # fastText is trained in a fresh process: inside a long-lived one (a test session that had loaded
+        # other native libraries and models) it sometimes stopped with "Encountered NaN" on inputs that
+        # train cleanly, and every retry in that process failed the same way, which points at state the
+        # process carries rather than at the data. A fresh interpreter trains the same bytes every time.
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(1) as pool:
+            pool.apply(_train_to_file, (params, quantize, cutoff, str(partial)))
     os.replace(partial, out)
     return out
+
+
+def _train_to_file(params: dict, quantize: bool, cutoff: int, path: str) -> None:
+    import fasttext
+
+    model = fasttext.train_supervised(**params)
+    if quantize:
+        model.quantize(input=params["input"], qnorm=True, retrain=True, cutoff=cutoff, thread=1, verbose=0)
+    model.save_model(path)

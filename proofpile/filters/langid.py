@@ -102,7 +102,8 @@ class LanguageIdentifier:
 
 
 class LanguageIdFilter(BaseFilter):
-    """Drop documents of the selected code languages whose prose is not in ``keep``.
+    """Drop documents of the selected code languages (all documents when ``languages`` is empty) whose prose is
+    not in ``keep``; a kept document without a language (a web page) gets the detected one as ``lang``.
 
     The prediction is stored as ``lid_lang``/``lid_score`` whether or not the document is kept, so a recipe can
     re-threshold later without running the model again.
@@ -113,7 +114,7 @@ class LanguageIdFilter(BaseFilter):
     def __init__(
         self,
         model: str,
-        languages: list[str] = ["tex"],  # noqa: B006 - the contract's signature; never mutated
+        languages: list[str] | None = ["tex"],  # noqa: B006 - the contract's signature; never mutated
         keep: list[str] = ["en"],  # noqa: B006
         threshold: float = 0.5,
         exclusion_writer=None,
@@ -122,17 +123,21 @@ class LanguageIdFilter(BaseFilter):
         # The model is not touched here: `--dry-run` builds steps with the recipe's unresolved path, and a
         # cluster path may exist only on workers. Call resolve_model(model) as a preflight check instead.
         self.model = model
-        self.languages = frozenset(languages)
+        # empty/None = every document (web pages carry no code language)
+        self.languages = frozenset(languages or ())
         self.keep = frozenset(keep)
         self.threshold = threshold
         self.identifier = LanguageIdentifier(model)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        if doc.metadata.get("lang") not in self.languages:
+        doc_lang = doc.metadata.get("lang")
+        if self.languages and doc_lang not in self.languages:
             return True
-        lang, score = self.identifier.predict(prose_for_lid(doc.text, doc.metadata.get("lang")))
+        lang, score = self.identifier.predict(prose_for_lid(doc.text, doc_lang))
         doc.metadata["lid_lang"] = lang
         doc.metadata["lid_score"] = score
         if lang in self.keep and score >= self.threshold:
+            if not doc_lang:  # a web page's language is its prose's: it names the output shard
+                doc.metadata["lang"] = lang
             return True
         return False, "wrong_language"
