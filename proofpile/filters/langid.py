@@ -80,13 +80,9 @@ class LanguageIdentifier:
     @property
     def model(self):
         if self._model is None:
-            import fasttext
+            from proofpile.fasttext_models import load_fasttext
 
-            path = resolve_model(self.model_path)
-            # older fasttext wheels print a deprecation warning on every load; it carries no information
-            if hasattr(fasttext, "FastText") and hasattr(fasttext.FastText, "eprint"):
-                fasttext.FastText.eprint = lambda *args, **kwargs: None
-            self._model = fasttext.load_model(str(path))
+            self._model = load_fasttext(resolve_model(self.model_path))
         return self._model
 
     def predict(self, text: str) -> tuple[str, float]:

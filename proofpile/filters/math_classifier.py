@@ -62,13 +62,10 @@ class MathClassifier:
     @property
     def model(self):
         if self._model is None:
-            import fasttext
+            from proofpile.fasttext_models import load_fasttext
 
             path = resolve_model(self.model_path)
-            # older fasttext wheels print a deprecation warning on every load; it carries no information
-            if hasattr(fasttext, "FastText") and hasattr(fasttext.FastText, "eprint"):
-                fasttext.FastText.eprint = lambda *args, **kwargs: None
-            model = fasttext.load_model(str(path))
+            model = load_fasttext(path)
             if MATH_LABEL not in model.get_labels():
                 raise ValueError(f"{path}: not a math classifier (labels {model.get_labels()}, need {MATH_LABEL})")
             self._model = model
