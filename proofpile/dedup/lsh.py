@@ -70,6 +70,17 @@ def _slice(keys: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
     return a, b
 
 
+def _window(runs: Sequence[np.ndarray], lo: int, hi: int) -> list[np.ndarray]:
+    """The records of each run whose key falls in [lo, hi), read from the memory map; empty slices left out."""
+    parts = []
+    for run in runs:
+        if len(run):
+            a, b = _slice(run["key"], lo, hi)
+            if b > a:
+                parts.append(np.asarray(run[a:b]))
+    return parts
+
+
 def band_candidates(
     run_paths: Sequence[Path], window_records: int, index_keys: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -80,12 +91,7 @@ def band_candidates(
     total = sum(len(r) for r in runs)
     us, vs, matched = [], [], []
     for lo, hi in key_windows(total, window_records):
-        parts = []
-        for run in runs:
-            if len(run):
-                a, b = _slice(run["key"], lo, hi)
-                if b > a:
-                    parts.append(np.asarray(run[a:b]))
+        parts = _window(runs, lo, hi)
         if not parts:
             continue
         rec = np.concatenate(parts)
@@ -160,13 +166,8 @@ def merge_index_keys(
     runs = [load_array(p, RECORD, mmap=True) for p in run_paths]
     total = sum(len(r) for r in runs) + (len(earlier) if earlier is not None else 0)
     for lo, hi in key_windows(total, window_records):
-        parts = []
-        for run in runs:
-            if len(run):
-                a, b = _slice(run["key"], lo, hi)
-                if b > a:
-                    rec = np.asarray(run[a:b])
-                    parts.append(rec["key"][~np.isin(rec["node"], removed)] if len(removed) else rec["key"])
+        parts = [rec["key"][~np.isin(rec["node"], removed)] if len(removed) else rec["key"]
+                 for rec in _window(runs, lo, hi)]
         if earlier is not None and len(earlier):
             a, b = _slice(earlier, lo, hi)
             parts.append(np.asarray(earlier[a:b]))
