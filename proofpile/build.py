@@ -53,7 +53,9 @@ class BuildPlan:
     def identity(self) -> dict:
         """What must match for a re-run into the same directory to be a resume rather than a new build."""
         recipe = dump(self.recipe)
-        recipe["stages"].pop("pack", None)  # packing reads the finished shards; changing it redoes only itself
+        for after in ("pack", "card"):  # they read the finished shards; changing them redoes only themselves
+            recipe["stages"].pop(after, None)
+        recipe.pop("executor", None)  # where and how tasks run never changes what they write
         return {"recipe": recipe, "inputs": {s.name: s.identity for s in self.sources}}
 
 
@@ -61,16 +63,25 @@ def plan_build(recipe: Recipe, recipe_path: Path, out: Path, sample: bool = Fals
     out = out.resolve()
     if sample:
         recipe = _with_sample_inputs(recipe, out / WORK / "sample")
+        recipe._parts = [(_with_sample_inputs(part, out / WORK / "sample"), path) for part, path in recipe._parts]
     plan = BuildPlan(recipe=recipe, recipe_path=recipe_path, out=out)
-    for name in Sources.model_fields:
-        cfg = getattr(recipe.sources, name)
-        if cfg is not None and (source := PLANNERS[name](cfg, recipe, recipe_path)) is not None:
-            plan.sources.append(source)
+    whole_corpus = bool(recipe.include)
+    for part, part_path in recipe.parts(recipe_path):
+        # an included recipe configures its own sources' per-document stages; the rest is the whole corpus's
+        view = BuildPlan(recipe=part, recipe_path=part_path, out=out) if whole_corpus else plan
+        for name in Sources.model_fields:
+            cfg = getattr(part.sources, name)
+            if cfg is not None and (source := PLANNERS[name](cfg, part, part_path)) is not None:
+                source.kind, source.part = name, view
+                if whole_corpus:
+                    source.name = f"{part.subset}/{name}"
+                plan.sources.append(source)
     return plan
 
 
 def _with_sample_inputs(recipe: Recipe, dest: Path) -> Recipe:
-    """The bundled sample: small real git repositories and a Stack-shaped Parquet file made on the spot."""
+    """The bundled sample: small real git repositories, a Stack-shaped Parquet file, an arXiv bulk tar and a
+    WARC made on the spot (`proofpile.samples`), and stand-in benchmarks for an enabled decontamination."""
     from proofpile.samples import create_sample_inputs
 
     inputs = create_sample_inputs(dest)
@@ -79,6 +90,13 @@ def _with_sample_inputs(recipe: Recipe, dest: Path) -> Recipe:
         recipe.sources.github.manifests = [str(p) for _, p in sorted(inputs.manifests.items())]
     if recipe.sources.stack is not None:
         recipe.sources.stack.files = [str(p) for p in inputs.stack_files]
+    if recipe.sources.arxiv is not None:  # a bulk tar of papers written for the sample; nothing fetched
+        recipe.sources.arxiv.paths, recipe.sources.arxiv.ids = [str(p) for p in inputs.arxiv_paths], []
+    if (cc := recipe.sources.commoncrawl) is not None:  # one WARC of sample pages instead of a crawl's list
+        cc.files, cc.crawl, cc.paths_file = [str(p) for p in inputs.warc_files], None, None
+    decontam = recipe.stages.decontaminate
+    if decontam.enabled and not decontam.files:  # stand-ins, not MATH/GSM8K: the Hub would need the network
+        decontam.files = {name: str(p) for name, p in inputs.benchmarks.items() if name in decontam.benchmarks}
     return recipe
 
 
@@ -101,8 +119,12 @@ def describe(plan: BuildPlan) -> str:
     sp = r.output.split
     final += [f"split (seed {sp.seed}, validation {sp.validation}, test {sp.test})", "write shards"]
     lines.append("2. finalize: 1 task: " + " -> ".join(final))
-    lines += ["", "# output", f"{plan.out}/{r.subset}/<split>/<lang>-NNNNN.parquet ({r.output.compression}, "
-              f"<= {r.output.max_shard_bytes:,} text bytes per shard)", f"{plan.out}/manifest.json"]
+    lines += ["", "# output"]
+    for part, _ in r.parts(plan.recipe_path):
+        lang = "-<lang>" if part.output.lang_in_name else ""
+        lines.append(f"{plan.out}/data/{part.subset}/<split>{lang}-NNNNN-of-MMMMM.parquet")
+    lines += [f"  ({r.output.compression}, <= {r.output.max_shard_bytes:,} text bytes per shard, row groups <= "
+              f"{r.output.row_group_rows:,} rows or {r.output.row_group_bytes:,} text bytes)", f"{plan.out}/manifest.json"]
     if (pk := r.stages.pack).enabled:
         lines.append(f"then pack: {pk.format} token files with {pk.tokenizer} into {plan.out / pk.out}/")
     return "\n".join(lines)
@@ -150,32 +172,12 @@ class _Progress:
             self._thread.join()
 
 
-def _local_executor_class():
-    from datatrove.executor import LocalPipelineExecutor
-
-    class QuietLocalExecutor(LocalPipelineExecutor):
-        """datatrove's local executor, logging to the terminal at WARNING in every worker process."""
-
-        def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-            quiet_datatrove()
-            return super()._run_for_rank(rank, local_rank, node_rank)
-
-    return QuietLocalExecutor
-
-
 def _execute(pipeline: list, tasks: int, workers: int, logging_dir: Path, desc: str, progress: bool) -> None:
-    executor = _local_executor_class()(
-        pipeline=pipeline,
-        tasks=tasks,
-        workers=max(1, min(workers, tasks)),
-        logging_dir=str(logging_dir),
-        skip_completed=True,
-    )
+    """One datatrove stage on the executor made active by `proofpile.executors.use` (local by default)."""
+    from proofpile.executors import run_stage
+
     with _Progress(desc, logging_dir / "completions", tasks, progress):
-        executor.run()
-    missing = executor.get_incomplete_ranks(range(tasks), skip_completed=True)
-    if missing:
-        raise RuntimeError(f"{desc}: {len(missing)} of {tasks} tasks did not finish (see {logging_dir}/logs)")
+        run_stage(pipeline, tasks, workers, logging_dir, desc)
 
 
 def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
@@ -198,9 +200,9 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
 
     finalize_logs = logs / "finalize"
     if not (finalize_logs / "completions" / "00000").is_file():
-        subset_dir = plan.out / r.subset
-        if subset_dir.is_dir():  # an interrupted finalize: its shards are rewritten from the task files
-            shutil.rmtree(subset_dir)
+        for subset in r.subsets:  # an interrupted finalize: its shards are rewritten from the task files
+            if (plan.out / "data" / subset).is_dir():
+                shutil.rmtree(plan.out / "data" / subset)
         remove_stale(plan.out)
     reader = ShardReader(task_files)
     if r.stages.near_dedup.enabled:  # signatures, buckets and clusters first; the reader then skips duplicates
@@ -211,8 +213,10 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
     sp = r.output.split
     pipeline.append(SplitTagger(seed=sp.seed, validation=sp.validation, test=sp.test))
     o = r.output
+    lang_subsets = [part.subset for part, _ in r.parts(plan.recipe_path) if part.output.lang_in_name]
     pipeline.append(ShardWriter(str(plan.out), max_shard_bytes=o.max_shard_bytes, row_group_rows=o.row_group_rows,
-                                compression=o.compression, compression_level=o.compression_level))
+                                row_group_bytes=o.row_group_bytes, compression=o.compression,
+                                compression_level=o.compression_level, lang_subsets=lang_subsets))
     _execute(pipeline, 1, 1, finalize_logs, "finalize", progress)
 
     manifest = build_manifest(plan)
@@ -222,6 +226,10 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
 
         manifest["pack"] = run_pack_stage(plan, workers=workers, progress=progress)
         mf.write_manifest(plan.out / "manifest.json", manifest)
+    if r.stages.card.enabled:  # last: it describes the shards, the funnel and the token counts
+        from proofpile.publish.card import write_card
+
+        write_card(plan.out)
     return manifest
 
 
@@ -244,7 +252,7 @@ def build_manifest(plan: BuildPlan) -> dict:
     steps = mf.merge_steps(mf.read_task_stats(logs / "finalize"))
     stages.append({"stage": "finalize", "steps": steps})
     funnel += mf.funnel_rows("finalize", steps)
-    shards = mf.shard_entries(plan.out, r.subset)
+    shards = mf.shard_entries(plan.out, r.subsets)
     return {
         "proofpile_manifest": 1,
         "recipe": {"name": r.name, "path": str(plan.recipe_path), "resolved": dump(r)},
@@ -257,6 +265,7 @@ def build_manifest(plan: BuildPlan) -> dict:
         "funnel": funnel,
         **_decontamination(plan),
         "outputs": {
+            "subsets": r.subsets,
             "documents": sum(s["rows"] for s in shards),
             "shards": shards,
         },

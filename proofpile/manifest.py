@@ -15,11 +15,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from proofpile.shards import parquet_rows, sha256_file
+from proofpile.shards import parse_shard_name, parquet_rows, sha256_file
 
 #: counters that mean "a record did not make it", shown in the funnel with their reasons
 _DROP_PREFIXES = ("dropped_", "skipped_")
-_DROP_NAMES = ("repo_failed", "file_failed")
+_DROP_NAMES = ("repo_failed", "file_failed", "file_damaged", "archive_corrupt", "input_unreadable")
 _VERSIONED = ("datatrove", "pyarrow", "pydantic", "pygments", "xxhash", "fasttext-numpy2-wheel", "datasets", "numpy")
 
 
@@ -107,12 +107,17 @@ def _step_output(counts: dict, n_in: int | None) -> int | None:
     return n_in - sum(v for k, v in counts.items() if k.startswith("dropped_"))
 
 
-def shard_entries(out: Path, subset: str) -> list[dict]:
+def shard_entries(out: Path, subsets: list[str]) -> list[dict]:
+    """Every corpus shard of the given subsets, with what a reader needs to pick files without opening them."""
     entries = []
-    for p in sorted((out / subset).rglob("*.parquet")):
+    for p in sorted(f for s in sorted(subsets) for f in (out / "data" / s).glob("*.parquet")):
+        subset, split, lang = parse_shard_name(p.relative_to(out))
         entries.append(
             {
                 "path": p.relative_to(out).as_posix(),
+                "subset": subset,
+                "split": split,
+                "lang": lang,
                 "rows": parquet_rows(p),
                 "bytes": p.stat().st_size,
                 "sha256": sha256_file(p),

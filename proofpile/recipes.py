@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECIPE_DIRS = (Path("recipes"), REPO_ROOT / "recipes")
@@ -186,6 +186,13 @@ class PackStage(_Model):
     eos: bool = True
 
 
+class CardStage(_Model):
+    """After the build (and pack): the Hub dataset card `README.md` with plots in `assets/`
+    (proofpile.publish), so a finished build can go to the Hub as it is."""
+
+    enabled: bool = False
+
+
 class Stages(_Model):
     """Every stage is off unless the recipe enables it; they run in the order declared here
     (see proofpile/stages.py), per-document stages first, whole-corpus stages in the finalize task."""
@@ -201,6 +208,7 @@ class Stages(_Model):
     exact_dedup: ExactDedupStage = Field(default_factory=ExactDedupStage)
     decontaminate: DecontaminateStage = Field(default_factory=DecontaminateStage)
     pack: PackStage = Field(default_factory=PackStage)
+    card: CardStage = Field(default_factory=CardStage)
 
 
 class Split(_Model):
@@ -219,24 +227,78 @@ class Output(_Model):
     split: Split = Field(default_factory=Split)
     max_shard_bytes: int = Field(256 * 2**20, gt=0, description="text bytes per shard before a new one starts")
     row_group_rows: int = Field(1000, gt=0)
+    row_group_bytes: int = Field(32 * 2**20, gt=0, description="text bytes per row group (the Hub viewer reads one at a time)")
+    lang_in_name: bool = Field(False, description="shards per language: data/<subset>/<split>-<lang>-NNNNN-of-MMMMM.parquet")
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     compression_level: int | None = 3
 
 
+class Include(_Model):
+    """A subset recipe built as part of a whole corpus: its sources and per-document stages are used, its
+    whole-corpus stages (dedup, decontamination, pack) and output give way to the including recipe's."""
+
+    recipe: str = Field(description="a shipped recipe name or a path relative to the project root")
+    set: list[str] = Field(default_factory=list, description="overrides for that recipe, as with --set")
+
+
+#: stages that run per document inside crawl tasks: a `--set` on a whole-corpus recipe goes to the included
+#: recipes for these (and for sources); everything else configures the whole corpus
+PER_DOCUMENT_STAGES = ("notebook", "code_rules", "prefilter", "extract", "langid", "math_classifier", "quality")
+
+
+class Executor(_Model):
+    """*How* a build runs (proofpile.executors), never *what* it builds: not part of the build's identity."""
+
+    kind: Literal["local", "ray", "slurm"] = "local"
+    workers: int | None = Field(None, ge=1, description="tasks at once (Slurm: array throttle); default --workers")
+    tasks_per_job: int = Field(1, ge=1, description="datatrove tasks per Ray job / Slurm array element")
+    cpus_per_task: int = Field(1, ge=1)
+    mem_per_cpu_gb: float = Field(2.0, gt=0)
+    ray_address: str | None = Field(None, description="an existing Ray cluster (ray://host:10001, auto); none = start one")
+    partition: str | None = Field(None, description="Slurm partition (required by --executor slurm)")
+    time: str = Field("24:00:00", description="Slurm time limit per job")
+    qos: str | None = None
+    env_command: str | None = Field(None, description="shell line that makes `proofpile` runnable on the nodes")
+    venv_path: str | None = Field(None, description="a venv (or its bin/activate) on the shared filesystem")
+    sbatch_args: dict[str, str | int] = Field(default_factory=dict, description="more #SBATCH options")
+    job_name_prefix: str = "proofpile"
+    final_cpus: int | None = Field(None, ge=1, description="CPUs of the final Slurm job; default cpus_per_task")
+
+
 class Recipe(_Model):
     name: str
-    subset: str
+    subset: str | None = None
     description: str = ""
-    sources: Sources
+    include: list[Include] = Field(default_factory=list)
+    sources: Sources = Field(default_factory=Sources)
     stages: Stages = Field(default_factory=Stages)
     output: Output = Field(default_factory=Output)
+    executor: Executor = Field(default_factory=Executor)
+    _parts: list[tuple["Recipe", Path]] = PrivateAttr(default_factory=list)
 
     @field_validator("subset")
     @classmethod
-    def _slug(cls, v: str) -> str:
-        if not v or "/" in v or v.startswith("."):
+    def _slug(cls, v: str | None) -> str | None:
+        if v is not None and (not v or "/" in v or v.startswith(".")):
             raise ValueError("must be a plain directory name")
         return v
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Recipe":
+        has_sources = any(getattr(self.sources, n) is not None for n in Sources.model_fields)
+        if self.include and (has_sources or self.subset):
+            raise ValueError("a recipe with include: takes its subsets and sources from the included recipes")
+        if not self.include and not self.subset:
+            raise ValueError("subset: required (or include: other recipes)")
+        return self
+
+    def parts(self, path: Path) -> list[tuple["Recipe", Path]]:
+        """(subset recipe, its file) for each subset this recipe builds."""
+        return list(self._parts) if self.include else [(self, path)]
+
+    @property
+    def subsets(self) -> list[str]:
+        return [r.subset for r, _ in self._parts] if self.include else [self.subset]
 
 
 def find_recipe(name_or_path: str) -> Path:
@@ -254,17 +316,18 @@ def find_recipe(name_or_path: str) -> Path:
     raise RecipeError(f"{name_or_path}: no such recipe (known: {', '.join(known) or 'none'})")
 
 
-def _set_dotted(data: dict, dotted: str, value: Any, origin: str) -> None:
+def _full_keys(dotted: str) -> list[str]:
     keys = dotted.split(".")
-    top = set(Recipe.model_fields)
     # `--set langid.model=...` is short for `stages.langid.model`, as users think in stages, not in the YAML tree
-    if keys[0] not in top:
-        if keys[0] in Stages.model_fields:
-            keys = ["stages", *keys]
-        elif keys[0] in Sources.model_fields:
-            keys = ["sources", *keys]
-        elif keys[0] in Output.model_fields:
-            keys = ["output", *keys]
+    if keys[0] not in Recipe.model_fields:
+        for section, model in (("stages", Stages), ("sources", Sources), ("output", Output)):
+            if keys[0] in model.model_fields:
+                return [section, *keys]
+    return keys
+
+
+def _set_dotted(data: dict, dotted: str, value: Any, origin: str) -> None:
+    keys = _full_keys(dotted)
     node = data
     for k in keys[:-1]:
         nxt = node.get(k)
@@ -295,8 +358,7 @@ def _format_error(origin: str, err: ValidationError) -> str:
     return f"{origin}: {loc}: {msg}{more}"
 
 
-def load_recipe(name_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> tuple[Recipe, Path]:
-    path = find_recipe(name_or_path)
+def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
@@ -305,15 +367,48 @@ def load_recipe(name_or_path: str, overrides: list[str] | tuple[str, ...] = ()) 
         raise RecipeError(f"{path}{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: a recipe is a mapping of keys, got {type(data).__name__}")
-    data = copy.deepcopy(data)
+    return data
+
+
+def _goes_to_parts(item: str) -> bool:
+    keys = _full_keys(parse_override(item)[0])
+    return keys[0] == "sources" or (keys[0] == "stages" and len(keys) > 1 and keys[1] in PER_DOCUMENT_STAGES)
+
+
+def load_recipe(name_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> tuple[Recipe, Path]:
+    path = find_recipe(name_or_path)
+    data = copy.deepcopy(_read_yaml(path))
+    composite = bool(data.get("include"))
     for item in overrides:
+        if composite and _goes_to_parts(item):
+            continue  # passed on to the included recipes below
         key, value = parse_override(item)
         _set_dotted(data, key, value, f"--set {item}")
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as e:
         raise RecipeError(_format_error(str(path), e)) from None
+    for inc in recipe.include:
+        recipe._parts.append(_load_part(path, inc, [o for o in overrides if _goes_to_parts(o)]))
+    subsets = [r.subset for r, _ in recipe._parts]
+    if len(set(subsets)) != len(subsets):
+        raise RecipeError(f"{path}: include: two included recipes build the same subset ({', '.join(subsets)})")
     return recipe, path
+
+
+def _load_part(path: Path, inc: Include, passed: list[str]) -> tuple[Recipe, Path]:
+    ref = inc.recipe
+    if ref.endswith((".yaml", ".yml")) and not Path(ref).is_absolute():
+        ref = str(resolve_relative(path, ref))
+    part_path = find_recipe(ref)
+    sources = _read_yaml(part_path).get("sources") or {}
+    # a source override only reaches the recipes that read that source: `arxiv.paths=...` must not give
+    # AlgebraicStack an arXiv source
+    passed = [o for o in passed if (k := _full_keys(parse_override(o)[0]))[0] != "sources" or sources.get(k[1])]
+    part, part_path = load_recipe(str(part_path), [*inc.set, *passed])
+    if part.include:
+        raise RecipeError(f"{path}: include: {inc.recipe} includes other recipes itself; include subset recipes only")
+    return part, part_path
 
 
 def resolve_relative(recipe_path: Path, ref: str) -> Path:
@@ -327,4 +422,9 @@ def resolve_relative(recipe_path: Path, ref: str) -> Path:
 
 
 def dump(recipe: Recipe) -> dict:
-    return recipe.model_dump(mode="json")
+    """The resolved recipe as plain data; an included recipe is resolved in place, so editing it is seen as a
+    change of the whole-corpus recipe too."""
+    data = recipe.model_dump(mode="json")
+    for inc, (part, _) in zip(data["include"], recipe._parts):
+        inc["resolved"] = dump(part)
+    return data

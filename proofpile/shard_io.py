@@ -1,8 +1,8 @@
 """Datatrove steps that read and write proofpile's Parquet layout.
 
 datatrove's own ParquetWriter names rotated files `000_<name>` and infers the schema from the first
-document; the corpus layout needs `<lang>-NNNNN.parquet` names and a fixed schema, so these two small steps
-sit on `proofpile.shards.ShardSet` instead.
+document; the corpus layout needs the Hub's `<split>-NNNNN-of-MMMMM.parquet` names and a fixed schema, so
+these small steps sit on `proofpile.shards.ShardSet` instead.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from proofpile.shards import ShardSet, iter_documents, to_row
+from proofpile.shards import ShardSet, iter_documents, shard_key, to_row
 
 #: a per-task intermediate file is only rotated when it gets very large
 _RANK_SHARD_BYTES = 2**30
@@ -50,7 +50,9 @@ class RankWriter(PipelineStep):
 
 
 class ShardWriter(PipelineStep):
-    """Writes `<out>/<subset>/<split>/<lang>-NNNNN.parquet`, routing on metadata subset, split and lang."""
+    """Writes `<out>/data/<subset>/<split>-NNNNN-of-MMMMM.parquet`, routing on metadata subset and split; the
+    subsets in `lang_subsets` get the language in the name too (`train-lean-00000-of-00003.parquet`), so one
+    language of AlgebraicStack can be loaded on its own."""
 
     type = "💽 - WRITER"
     name = "corpus shards"
@@ -62,14 +64,19 @@ class ShardWriter(PipelineStep):
         row_group_rows: int = 1000,
         compression: str = "zstd",
         compression_level: int | None = 3,
+        row_group_bytes: int = 32 * 2**20,
+        lang_subsets: list[str] | tuple[str, ...] = (),
     ):
         super().__init__()
         self.out = out
+        self.lang_subsets = set(lang_subsets)
         self.options = dict(
             max_shard_bytes=max_shard_bytes,
             row_group_rows=row_group_rows,
+            row_group_bytes=row_group_bytes,
             compression=compression,
             compression_level=compression_level,
+            of_total=True,
         )
         self.finished: list[tuple[Path, int]] = []
 
@@ -80,7 +87,9 @@ class ShardWriter(PipelineStep):
             for doc in data:
                 row = to_row(doc)
                 split = doc.metadata.get("split", "train")
-                shards.write(out / (row["subset"] or "unknown") / split, row["lang"] or "unknown", row)
+                subset = row["subset"] or "unknown"
+                lang = (row["lang"] or "unknown") if subset in self.lang_subsets else None
+                shards.write(out / "data" / subset, shard_key(split, lang), row)
                 self.stat_update("written", f"written_{split}")
                 yield doc
         except BaseException:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,27 @@ SCHEMA = pa.schema(
 )
 
 TMP_SUFFIX = ".tmp"
+
+#: the split names the Hub's `datasets` loader recognises from file names
+SPLITS = ("train", "validation", "test")
+
+# `data/<subset>/<split>[-<lang>]-NNNNN-of-MMMMM.parquet`: the Hub's own naming, so `datasets` finds the splits
+# from the file names alone and a missing shard is visible from the "-of-" count.
+_SHARD_NAME = re.compile(r"^(?P<split>[a-z]+)(?:-(?P<lang>.+))?-(?P<n>\d{5})-of-(?P<total>\d{5})\.parquet$")
+
+
+def shard_key(split: str, lang: str | None) -> str:
+    """The file-name stem before the shard number; the language is only there when the subset is split by it."""
+    return f"{split}-{lang}" if lang else split
+
+
+def parse_shard_name(relpath: str | Path) -> tuple[str, str, str | None]:
+    """(subset, split, lang or None) of a corpus shard path like `data/algebraic-stack/train-lean-00000-of-00002.parquet`."""
+    p = Path(relpath)
+    m = _SHARD_NAME.match(p.name)
+    if not m or p.parent.parent.name != "data":
+        raise ValueError(f"{relpath}: not a corpus shard path (data/<subset>/<split>[-<lang>]-NNNNN-of-MMMMM.parquet)")
+    return p.parent.name, m["split"], m["lang"]
 
 
 def to_row(doc: Document) -> dict:
@@ -75,6 +97,7 @@ class _OpenShard:
     writer: pq.ParquetWriter
     rows: list[dict] = field(default_factory=list)
     text_bytes: int = 0
+    group_bytes: int = 0
     n_rows: int = 0
 
 
@@ -82,7 +105,13 @@ class ShardSet:
     """Writes rows into `<dir>/<key>-NNNNN.parquet`, a new shard whenever one holds `max_shard_bytes` of text.
 
     Files are written under a temporary name and renamed into place on close, so an interrupted run never
-    leaves a file that looks complete; `finished` lists the final files in creation order.
+    leaves a file that looks complete; `finished` lists the final files in creation order. With
+    `of_total=True` the names are `<key>-NNNNN-of-MMMMM.parquet` and every shard keeps its temporary name until
+    `close()`, since the total is only known then.
+
+    A row group ends at `row_group_rows` rows or `row_group_bytes` of text, whichever comes first: the Hub's
+    viewer and `datasets` streaming read one row group at a time, and a thousand arXiv papers would make one of
+    tens of megabytes.
     """
 
     def __init__(
@@ -91,9 +120,14 @@ class ShardSet:
         row_group_rows: int = 1000,
         compression: str = "zstd",
         compression_level: int | None = 3,
+        row_group_bytes: int = 32 * 2**20,
+        of_total: bool = False,
     ):
         self.max_shard_bytes = max_shard_bytes
         self.row_group_rows = row_group_rows
+        self.row_group_bytes = row_group_bytes
+        self.of_total = of_total
+        self._pending: list[_OpenShard] = []
         self.compression = None if compression == "none" else compression
         self.compression_level = compression_level if self.compression in ("zstd", "gzip") else None
         self._open: dict[tuple[Path, str], _OpenShard] = {}
@@ -119,10 +153,12 @@ class ShardSet:
 
     def write(self, directory: Path, key: str, row: dict) -> None:
         shard = self._open.get((directory, key)) or self._start(directory, key)
+        size = len(row["text"].encode("utf-8", "surrogatepass"))
         shard.rows.append(row)
         shard.n_rows += 1
-        shard.text_bytes += len(row["text"].encode("utf-8", "surrogatepass"))
-        if len(shard.rows) >= self.row_group_rows:
+        shard.text_bytes += size
+        shard.group_bytes += size
+        if len(shard.rows) >= self.row_group_rows or shard.group_bytes >= self.row_group_bytes:
             self._flush(shard)
         if shard.text_bytes >= self.max_shard_bytes:
             self._close(directory, key)
@@ -131,11 +167,15 @@ class ShardSet:
         if shard.rows:
             shard.writer.write_table(pa.Table.from_pylist(shard.rows, schema=SCHEMA))
             shard.rows = []
+            shard.group_bytes = 0
 
     def _close(self, directory: Path, key: str) -> None:
         shard = self._open.pop((directory, key))
         self._flush(shard)
         shard.writer.close()
+        if self.of_total:
+            self._pending.append(shard)
+            return
         os.replace(str(shard.path) + TMP_SUFFIX, shard.path)
         self.finished.append((shard.path, shard.n_rows))
 
@@ -144,10 +184,21 @@ class ShardSet:
         for shard in self._open.values():
             shard.writer.close()
         self._open.clear()
+        self._pending.clear()
 
     def close(self) -> None:
         for directory, key in sorted(self._open, key=lambda k: (str(k[0]), k[1])):
             self._close(directory, key)
+        totals: dict[Path, int] = {}
+        for shard in self._pending:
+            prefix = shard.path.with_name(shard.path.name[: -len("-00000.parquet")])
+            totals[prefix] = totals.get(prefix, 0) + 1
+        for shard in self._pending:  # every file is complete before any gets its final name
+            prefix = shard.path.with_name(shard.path.name[: -len("-00000.parquet")])
+            final = shard.path.with_name(f"{shard.path.name[: -len('.parquet')]}-of-{totals[prefix]:05d}.parquet")
+            os.replace(str(shard.path) + TMP_SUFFIX, final)
+            self.finished.append((final, shard.n_rows))
+        self._pending.clear()
 
 
 def remove_stale(directory: Path) -> None:

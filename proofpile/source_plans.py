@@ -24,6 +24,8 @@ class SourcePlan:
     describe: list[str] = field(default_factory=list)  # --dry-run lines
     errors: list[str] = field(default_factory=list)  # bad input lines, reported and recorded, never fatal
     report: Callable[[Path], Any] = lambda work: None  # (work dir) -> this source's inputs in the manifest
+    kind: str = ""  # its section in `recipes.Sources`; `name` is `<subset>/<kind>` in a whole-corpus build
+    part: Any = None  # the (subset) build plan its per-document stages are configured by
 
 
 def plan_github(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:

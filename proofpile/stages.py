@@ -128,18 +128,23 @@ def _build(registry: dict, plan) -> list:
 
 
 def task_steps(plan, source: str) -> list:
+    """The per-document steps of one source, configured by the recipe that names the source (in a
+    whole-corpus build, the included subset recipe)."""
+    found = next((s for s in plan.sources if s.name == source), None)
+    part = found.part if found is not None and found.part is not None else plan
+    kind = found.kind if found is not None and found.kind else source
     steps: list = []
-    stack = plan.recipe.sources.stack
-    if source == "stack" and stack is not None:
+    stack = part.recipe.sources.stack
+    if kind == "stack" and stack is not None:
         from proofpile.filters.select import LanguageSelect
 
         steps.append(LanguageSelect(stack.langs))
-    arxiv = getattr(plan.recipe.sources, "arxiv", None)
-    if source == "arxiv" and arxiv is not None:  # the reader only unpacks: text exists once this has run
+    arxiv = part.recipe.sources.arxiv
+    if kind == "arxiv" and arxiv is not None:  # the reader only unpacks: text exists once this has run
         from proofpile.extract.latex import LatexCleaner
 
         steps.append(LatexCleaner(**arxiv.clean.model_dump()))
-    return steps + _build(TASK_STAGES, plan)
+    return steps + _build(TASK_STAGES, part)
 
 
 def final_steps(plan) -> list:

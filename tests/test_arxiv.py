@@ -221,7 +221,7 @@ def test_metadata_attaches_and_filters(tmp_path: Path, shared_data: Path):
 # ------------------------------------------------------------------------------------------------ the real CLI
 def rows(out: Path) -> list[dict]:
     got = []
-    for p in sorted((out / "arxiv").rglob("*.parquet")):
+    for p in sorted((out / "data" / "arxiv").glob("*.parquet")):
         got += pq.read_table(p).to_pylist()
     return got
 

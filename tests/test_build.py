@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -41,7 +42,7 @@ def output_files(out: Path) -> dict[str, bytes]:
 
 def all_rows(out: Path, subset: str = "algebraic-stack") -> list[dict]:
     rows = []
-    for p in sorted((out / subset).rglob("*.parquet")):
+    for p in sorted((out / "data" / subset).glob("*.parquet")):
         rows += pq.read_table(p).to_pylist()
     return rows
 
@@ -60,10 +61,13 @@ def test_sample_build_layout_schema_and_manifest(sample_build: Path):
     assert shards, "the sample build wrote no shards"
     for entry in shards:
         path = out / entry["path"]
-        subset, split, name = Path(entry["path"]).parts
-        assert subset == "algebraic-stack" and split in ("train", "validation", "test")
-        lang, num = name.removesuffix(".parquet").rsplit("-", 1)
-        assert len(num) == 5 and num.isdigit()
+        # the Hub's naming, language in the name for AlgebraicStack: data/<subset>/<split>-<lang>-NNNNN-of-MMMMM
+        data, subset, name = Path(entry["path"]).parts
+        m = re.fullmatch(r"(train|validation|test)-(\w+)-(\d{5})-of-(\d{5})\.parquet", name)
+        assert data == "data" and subset == "algebraic-stack" and m, entry["path"]
+        split, lang = m[1], m[2]
+        assert int(m[3]) < int(m[4])
+        assert (entry["subset"], entry["split"], entry["lang"]) == (subset, split, lang)
         pf = pq.ParquetFile(path)
         assert pf.schema_arrow.equals(SCHEMA, check_metadata=False)
         assert pf.metadata.row_group(0).column(0).compression == "ZSTD"
@@ -169,7 +173,7 @@ def test_resume_after_crash_inside_finalize(tmp_path: Path, lid_model: Path):
     before = output_files(out)
     # simulate a finalize killed after renaming one shard and while writing another
     (out / "_work" / "logs" / "finalize" / "completions" / "00000").unlink()
-    victim = sorted((out / "algebraic-stack").rglob("*.parquet"))[0]
+    victim = sorted((out / "data" / "algebraic-stack").glob("*.parquet"))[0]
     victim.write_bytes(b"half a parquet file")
     (victim.parent / "zz-00000.parquet.tmp").write_bytes(b"partial")
     (out / "manifest.json").unlink()
@@ -209,7 +213,7 @@ def test_bad_repositories_and_manifest_lines(tmp_path: Path, lid_model: Path):
     status = {Path(r["url"]).name.split("@")[0]: r["status"] for r in manifest["inputs"]["github"]}
     assert status == {"does-not-exist": "failed", "good": "ok"}
     assert any("lean.txt:3" in e for e in manifest["inputs"]["errors"])
-    assert (out / "tiny-stack" / "train" / "lean-00000.parquet").is_file()
+    assert (out / "data" / "tiny-stack" / "train-00000-of-00001.parquet").is_file()
 
 
 def test_dry_run_prints_plan_and_writes_nothing(tmp_path: Path):

@@ -28,7 +28,7 @@ from proofpile.pack import (
     verify,
 )
 from proofpile.pack.packer import find_units
-from proofpile.shards import ShardSet, to_row
+from proofpile.shards import ShardSet, shard_key, to_row
 
 PROSE = [
     "Let $f\\colon \\mathbb{R}\\to\\mathbb{R}$ be continuous on $[a,b]$.",
@@ -55,7 +55,8 @@ def _text(rng: random.Random) -> str:
 
 
 def make_build(root: Path, n: int = 80, seed: int = 7) -> list[Document]:
-    """A build directory shaped like `proofpile build` output: manifest.json, <subset>/<split>/<lang>-N.parquet."""
+    """A build directory shaped like `proofpile build` output: manifest.json,
+    data/<subset>/<split>-<lang>-NNNNN-of-MMMMM.parquet."""
     rng = random.Random(seed)
     docs = []
     for i in range(n):
@@ -63,10 +64,10 @@ def make_build(root: Path, n: int = 80, seed: int = 7) -> list[Document]:
         split = "validation" if i % 9 == 4 else "train"
         docs.append(Document(text=_text(rng), id=f"d{i}", metadata={"subset": subset, "lang": lang, "split": split}))
     docs.append(Document(text="", id="empty", metadata={"subset": "arxiv", "lang": "tex", "split": "train"}))
-    shards = ShardSet(max_shard_bytes=1 << 30, row_group_rows=6)
+    shards = ShardSet(max_shard_bytes=1 << 30, row_group_rows=6, of_total=True)
     for d in docs:
         m = d.metadata
-        shards.write(root / m["subset"] / m["split"], m["lang"], to_row(d))
+        shards.write(root / "data" / m["subset"], shard_key(m["split"], m["lang"]), to_row(d))
     shards.close()
     (root / "manifest.json").write_text("{}")
     return docs

@@ -11,7 +11,7 @@ from datatrove.data import Document
 
 from proofpile.dedup.exact import ChunkDedupFilter, ChunkDeduplicator
 from proofpile.shard_io import ShardReader, ShardWriter
-from proofpile.shards import SCHEMA, ShardSet, iter_documents, to_row
+from proofpile.shards import SCHEMA, ShardSet, iter_documents, parse_shard_name, to_row
 from proofpile.split import SplitTagger, assign_split
 
 
@@ -78,10 +78,36 @@ def test_aborted_shards_never_look_complete(tmp_path: Path):
 def test_writer_reader_round_trip_with_splits(tmp_path: Path):
     docs = [_doc(i, lang=("lean", "coq")[i % 2]) for i in range(300)]
     pipeline = SplitTagger(validation=0.1, test=0.1).run(iter(docs))
-    list(ShardWriter(str(tmp_path)).run(pipeline))
+    list(ShardWriter(str(tmp_path), lang_subsets=["s"]).run(pipeline))
     files = sorted(tmp_path.rglob("*.parquet"))
     layout = {f.relative_to(tmp_path).as_posix() for f in files}
-    assert layout == {f"s/{split}/{lang}-00000.parquet" for split in ("train", "validation", "test") for lang in ("lean", "coq")}
+    assert layout == {f"data/s/{split}-{lang}-00000-of-00001.parquet"
+                      for split in ("train", "validation", "test") for lang in ("lean", "coq")}
+    assert {parse_shard_name(p) for p in layout} == {("s", split, lang) for split in ("train", "validation", "test")
+                                                     for lang in ("lean", "coq")}
     back = list(ShardReader([str(f) for f in files]).run(None))
     assert sorted(d.id for d in back) == sorted(d.id for d in docs)
     assert all(d.metadata["split"] == assign_split(d.id, 0, 0.1, 0.1) for d in back)
+
+
+def test_hub_names_count_shards_and_appear_only_when_all_are_complete(tmp_path: Path):
+    """`-of-MMMMM` needs the total, so no shard gets its final name before the set is closed; row groups
+    end at a byte cap as well as a row count."""
+    shards = ShardSet(max_shard_bytes=3_000, row_group_rows=1000, row_group_bytes=1_000, of_total=True)
+    for i in range(10):
+        shards.write(tmp_path, "train", to_row(Document(text="x" * 600, id=f"d{i}", metadata={})))
+    assert not list(tmp_path.glob("*.parquet")), "a shard got its final name before the total was known"
+    shards.close()
+    files = sorted(tmp_path.glob("*.parquet"))
+    assert [f.name for f in files] == [f"train-{n:05d}-of-00002.parquet" for n in range(2)]
+    assert [pq.ParquetFile(f).metadata.num_row_groups for f in files] == [3, 3]
+    assert [d.id for d in iter_documents(files)] == [f"d{i}" for i in range(10)]
+
+
+def test_parse_shard_name_rejects_other_layouts():
+    assert parse_shard_name("data/algebraic-stack/test-common-lisp-00003-of-00004.parquet") == (
+        "algebraic-stack", "test", "common-lisp")
+    assert parse_shard_name("data/arxiv/train-00000-of-00001.parquet") == ("arxiv", "train", None)
+    for bad in ("arxiv/train/tex-00000.parquet", "data/arxiv/train-0-of-1.parquet", "x/arxiv/train-00000-of-00001.parquet"):
+        with pytest.raises(ValueError, match="not a corpus shard path"):
+            parse_shard_name(bad)

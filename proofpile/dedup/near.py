@@ -320,10 +320,11 @@ def near_dedup(
                       for s in pq.read_table(f, columns=["subset"]).column("subset").unique().to_pylist()})
     if not (write_logs / "completions" / "00000").is_file():
         for s in subsets:
-            if (out / s).is_dir():
-                shutil.rmtree(out / s)
+            if (out / "data" / s).is_dir():
+                shutil.rmtree(out / "data" / s)
         remove_stale(out)
-    _execute([NearDupShardReader([str(f) for f in files], str(removed)), ShardWriter(str(out))], 1, 1,
+    writer = ShardWriter(str(out), lang_subsets=_subsets_split_by_lang(files))
+    _execute([NearDupShardReader([str(f) for f in files], str(removed)), writer], 1, 1,
              write_logs, "near-dedup: write", progress)
     index_out = out / INDEX
     _execute([LshIndex(str(work), len(files), str(index_out), config.window_records,
@@ -334,6 +335,21 @@ def near_dedup(
     manifest = _manifest(files, out, config, index_in, subsets)
     mf.write_manifest(out / "manifest.json", manifest)
     return manifest
+
+
+def _subsets_split_by_lang(files: list[Path]) -> list[str]:
+    """Subsets whose input shards carry the language in their names keep it in the output's names."""
+    from proofpile.shards import parse_shard_name
+
+    out = set()
+    for f in files:
+        try:
+            subset, _, lang = parse_shard_name(f)
+        except ValueError:
+            continue
+        if lang:
+            out.add(subset)
+    return sorted(out)
 
 
 def _config_json(config: NearDedupConfig) -> dict:
@@ -360,7 +376,7 @@ def _manifest(files: list[Path], out: Path, config: NearDedupConfig, index_in: P
             per_subset[name]["removed"] += 1
     for c in per_subset.values():
         c["kept"] = c["documents"] - c["removed"]
-    shards = [e for s in subsets for e in mf.shard_entries(out, s)]
+    shards = mf.shard_entries(out, subsets)
     return {
         "proofpile_manifest": 1,
         "near_dedup": {

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from proofpile.pack.megatron import TMP, IndexedWriter, paths, token_dtype
 from proofpile.pack.tokenizer import PackTokenizer
-from proofpile.shards import sha256_file
+from proofpile.shards import parse_shard_name, sha256_file
 
 SPLIT_ORDER = ("train", "validation", "test")
 TOKENS_JSON = "tokens.json"
@@ -81,15 +81,15 @@ def _split_rank(split: str) -> tuple[int, str]:
 
 
 def find_units(input_path: Path, subset: str | None = None, text_column: str = "text") -> tuple[str, list[Unit]]:
-    """("build", units) for a build directory (`<subset>/<split>/*.parquet` beside manifest.json), else
-    ("parquet", units) for a Parquet file or a directory of them."""
+    """("build", units) for a build directory (`data/<subset>/<split>[-<lang>]-*.parquet` beside
+    manifest.json), else ("parquet", units) for a Parquet file or a directory of them."""
     input_path = Path(input_path)
     if not input_path.exists():
         raise PackError(f"{input_path}: no such file or directory")
     if input_path.is_dir() and (input_path / "manifest.json").is_file():
         kind = "build"
-        files = [p for p in input_path.glob("*/*/*.parquet") if not p.parts[-3].startswith(("_", "."))]
-        files.sort(key=lambda p: (p.parts[-3], _split_rank(p.parts[-2]), p.name))
+        named = {p: parse_shard_name(p.relative_to(input_path)) for p in input_path.glob("data/*/*.parquet")}
+        files = sorted(named, key=lambda p: (named[p][0], _split_rank(named[p][1]), p.name))
     else:
         kind = "parquet"
         if input_path.is_file():
@@ -117,8 +117,8 @@ def find_units(input_path: Path, subset: str | None = None, text_column: str = "
                     path=str(f),
                     row_group=i,
                     first_row=row,
-                    subset=f.parts[-3] if kind == "build" else None,
-                    split=f.parts[-2] if kind == "build" else None,
+                    subset=named[f][0] if kind == "build" else None,
+                    split=named[f][1] if kind == "build" else None,
                     default_subset=default_subset,
                 )
             )

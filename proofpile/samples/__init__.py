@@ -5,7 +5,11 @@
 * real git repositories, one per sample repo, each with two commits: the manifests pin the FIRST commit, and the
   second adds an `after_pin.<ext>` file that a correct crawler never sees;
 * one manifest per GitHub language, listing `file://` URLs of those repositories `@<commit>`;
-* one Parquet file per Stack language, with The Stack's columns, under `the-stack/data/<lang>/`.
+* one Parquet file per Stack language, with The Stack's columns, under `the-stack/data/<lang>/`;
+* an arXiv bulk archive of short LaTeX papers (`proofpile.samples.arxiv`) under `arxiv/`, and a Common
+  Crawl-shaped WARC of HTML pages (`proofpile.samples.web`) under `commoncrawl/`, all written for proofpile;
+* `benchmarks`: small stand-ins for MATH and GSM8K (`benchmarks/README.md`; NOT the real test sets), one item
+  of each planted in the sample paper and web page, so a sample build shows decontamination at work.
 
 Commits are made with a fixed author, committer, dates and message, with the user's and the system's git
 configuration switched off, so the commit ids are the same on every machine. The Parquet bytes are the same too
@@ -24,15 +28,18 @@ import struct
 import subprocess
 import tempfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .arxiv import write_arxiv_sample
 from .expected import AFTER_PIN as _AFTER_PIN_NAMES
+from .web import write_web_sample
 
 __all__ = [
+    "BENCHMARKS",
     "GITHUB_LANGS",
     "STACK_LANGS",
     "STACK_SCHEMA",
@@ -44,6 +51,11 @@ __all__ = [
 SAMPLES_ROOT = Path(__file__).resolve().parent / "algebraic_stack"
 REPOS_SRC = SAMPLES_ROOT / "repos"
 STACK_SRC = SAMPLES_ROOT / "stack"
+
+#: stand-ins for the decontamination benchmarks, in the loaders' formats (benchmarks/README.md)
+BENCHMARKS: dict[str, Path] = {
+    name: Path(__file__).resolve().parent / "benchmarks" / f"{name}.jsonl" for name in ("math", "gsm8k")
+}
 
 #: bump when the generated output changes for reasons other than the sample files themselves
 FORMAT_VERSION = 1
@@ -133,6 +145,9 @@ class SampleInputs:
     manifests: dict[str, Path]  # lang -> manifest file listing file:// URLs @commit of the created repos
     stack_files: list[Path]  # Parquet files shaped like The Stack
     root: Path
+    arxiv_paths: list[Path] = field(default_factory=list)  # [the bulk tar of sample papers]
+    warc_files: list[Path] = field(default_factory=list)  # [the sample WARC]
+    benchmarks: dict[str, Path] = field(default_factory=dict)  # benchmark name -> stand-in JSONL (shipped)
 
 
 # --------------------------------------------------------------------------------------------------- helpers
@@ -386,7 +401,7 @@ def create_sample_inputs(dest: Path) -> SampleInputs:
     fingerprint = _fingerprint()
     existing = _load_existing(dest, fingerprint)
     if existing is not None:
-        return existing
+        return _with_documents(existing)
 
     dest.mkdir(parents=True, exist_ok=True)
     (dest / MARKER).unlink(missing_ok=True)
@@ -432,4 +447,10 @@ def create_sample_inputs(dest: Path) -> SampleInputs:
     tmp = dest / (MARKER + ".tmp")
     tmp.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, dest / MARKER)
-    return SampleInputs(manifests=manifests, stack_files=stack_files, root=dest)
+    return _with_documents(SampleInputs(manifests=manifests, stack_files=stack_files, root=dest))
+
+
+def _with_documents(inputs: SampleInputs) -> SampleInputs:
+    """Add the arXiv archive and the WARC; both are a few kilobytes, so they are simply rewritten when stale."""
+    return replace(inputs, arxiv_paths=write_arxiv_sample(inputs.root / "arxiv"),
+                   warc_files=write_web_sample(inputs.root / "commoncrawl"), benchmarks=dict(BENCHMARKS))

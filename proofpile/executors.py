@@ -1,0 +1,200 @@
+"""Where a stage's tasks run: the one place a datatrove pipeline becomes a datatrove executor.
+
+A build is a sequence of datatrove stages (crawl per source, near-dedup, finalize). Every stage goes through
+`run_stage`, which runs it on the executor made active by `use(...)`:
+
+- `local`: datatrove's `LocalPipelineExecutor`, `workers` processes on this machine (the default);
+- `ray`: datatrove's `RayPipelineExecutor` on a Ray cluster: `executor.ray_address` (or `RAY_ADDRESS`) when
+  given, else a local instance of `workers` CPUs started on first use and stopped when `use` ends;
+- `slurm` is not run from here: a Slurm build is submitted as sbatch jobs (`proofpile.slurm`), and its last
+  job runs the rest of the build with the local executor on one node.
+
+Tasks are fixed by the inputs and every order-dependent step runs in a single task, so the executor changes
+where and how fast tasks run, never what they write. Completion markers in each stage's logging directory are
+shared by all executors: a build started on Ray or Slurm can be resumed locally and the other way round.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.executor.ray import RayPipelineExecutor
+from datatrove.executor.slurm import SlurmPipelineExecutor
+
+from proofpile.logs import quiet_datatrove
+from proofpile.recipes import Executor, RecipeError
+
+KINDS = ("local", "ray", "slurm")
+
+
+class ExecutorError(RecipeError):
+    """One line: which executor setting is wrong or what is missing to run it."""
+
+
+def _quiet_worker() -> None:
+    """Warnings only on the terminal in a worker process. datatrove's Ray executor imported `add_task_logger`
+    by name, so it must be pointed at the quiet one as well."""
+    import datatrove.executor.base as base
+    import datatrove.executor.ray as ray_executor
+
+    quiet_datatrove()
+    ray_executor.add_task_logger = base.add_task_logger
+
+
+class QuietLocalExecutor(LocalPipelineExecutor):
+    """datatrove's local executor, logging to the terminal at WARNING in every worker process."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        _quiet_worker()
+        return super()._run_for_rank(rank, local_rank, node_rank)
+
+
+class QuietRayExecutor(RayPipelineExecutor):
+    """datatrove's Ray executor, logging to the terminal at WARNING in every Ray worker."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        _quiet_worker()
+        return super()._run_for_rank(rank, local_rank, node_rank)
+
+
+class ProofpileSlurmExecutor(SlurmPipelineExecutor):
+    """datatrove's Slurm executor that can write its job without submitting it (`--dry-run`, and so that one
+    submit script can chain the jobs), and that needs no `scontrol` inside a single-node task."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        _quiet_worker()
+        return super()._run_for_rank(rank, local_rank, node_rank)
+
+    def get_distributed_env(self, node_rank: int = -1):
+        if self.nodes_per_task > 1:
+            return super().get_distributed_env(node_rank)
+        # one node per task: it is the only host there is, so asking scontrol to expand the node list is moot
+        import socket
+
+        from datatrove.executor.base import DistributedEnvVars
+
+        return DistributedEnvVars(
+            datatrove_node_ips=os.environ.get("SLURMD_NODENAME") or socket.gethostname(),
+            datatrove_cpus_per_task=str(self.cpus_per_task),
+            datatrove_mem_per_cpu=str(self.mem_per_cpu_gb),
+            datatrove_gpus_on_node=str(self.gpus_per_task),
+            datatrove_executor="SLURM",
+        )
+
+    def write_job(self) -> tuple[str, int] | None:
+        """Pickle the executor and its ranks for `launch_pickled_pipeline`, as `launch_job` does, and return
+        (sbatch script, array elements) without calling sbatch; None when every task already finished."""
+        import json
+        import math
+        from copy import deepcopy
+
+        import dill
+        from dill import CONTENTS_FMODE
+
+        ranks = self.get_incomplete_ranks()
+        if not ranks:
+            return None
+        with self.logging_dir.open("executor.pik", "wb") as f:
+            dill.dump(deepcopy(self), f, fmode=CONTENTS_FMODE)
+        self.save_executor_as_json()
+        with self.logging_dir.open("ranks_to_run.json", "w") as f:
+            json.dump(ranks, f)
+        jobs = math.ceil(len(ranks) / self.tasks_per_job)
+        array = min(jobs, self.max_array_size) if self.max_array_size != -1 else jobs
+        pik = self.logging_dir.resolve_paths("executor.pik")
+        command = f"srun -l -n {self.nodes_per_task} launch_pickled_pipeline {pik}"
+        return self.get_launch_file_contents(self.get_sbatch_args(array), command), jobs
+
+
+@dataclass
+class _Active:
+    config: Executor
+    workers: int
+    ray_started: bool = False
+
+
+_stack: list[_Active] = []
+
+
+def active() -> Executor:
+    """The executor settings stages run with now (local when no `use` is in force)."""
+    return _stack[-1].config if _stack else Executor()
+
+
+@contextmanager
+def use(config: Executor | None = None, workers: int = 1):
+    """Run every stage inside the block (the build's and near-dedup's) on `config`'s executor; a Ray
+    instance this starts is shut down on leaving."""
+    state = _Active(config or Executor(), max(1, workers))
+    if state.config.kind == "ray":
+        _check_ray()
+    _stack.append(state)
+    try:
+        yield state.config
+    finally:
+        _stack.remove(state)
+        if state.ray_started:
+            import ray
+
+            ray.shutdown()
+
+
+def _check_ray() -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise ExecutorError("--executor ray needs Ray: pip install 'proofpile[ray]'") from None
+
+
+def _ensure_ray(state: _Active) -> None:
+    import logging
+
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = state.config.ray_address or os.environ.get("RAY_ADDRESS")
+    options = dict(logging_level=logging.WARNING, include_dashboard=False, log_to_driver=True)
+    if address:
+        ray.init(address=address, **options)
+    else:
+        ray.init(num_cpus=state.workers, **options)
+    state.ray_started = True
+
+
+def make_executor(pipeline: list, tasks: int, workers: int, logging_dir: Path):
+    """The datatrove executor for one stage under the active settings (local or Ray)."""
+    state = _stack[-1] if _stack else _Active(Executor(), 1)
+    cfg = state.config
+    concurrent = max(1, min(workers, tasks))
+    if cfg.kind == "local":
+        return QuietLocalExecutor(pipeline=pipeline, tasks=tasks, workers=concurrent, logging_dir=str(logging_dir),
+                                  skip_completed=True)
+    if cfg.kind == "ray":
+        from loguru import logger
+
+        _ensure_ray(state)
+        # datatrove warns on every stage that a local logging dir must be shared by all nodes; a local Ray
+        # instance shares it by construction, and README says so for clusters
+        logger.disable("datatrove.executor.ray")
+        try:
+            return QuietRayExecutor(pipeline=pipeline, tasks=tasks, workers=concurrent, logging_dir=str(logging_dir),
+                                    skip_completed=True, cpus_per_task=cfg.cpus_per_task,
+                                    mem_per_cpu_gb=cfg.mem_per_cpu_gb, tasks_per_job=cfg.tasks_per_job)
+        finally:
+            logger.enable("datatrove.executor.ray")
+    raise ExecutorError("executor slurm: a Slurm build is submitted with `proofpile build --executor slurm`; "
+                        "its stages do not run in this process")
+
+
+def run_stage(pipeline: list, tasks: int, workers: int, logging_dir: Path, desc: str) -> None:
+    """Run (or finish) one datatrove stage of `tasks` tasks; raises when any task did not complete."""
+    executor = make_executor(pipeline, tasks, workers, logging_dir)
+    executor.run()
+    missing = executor.get_incomplete_ranks(range(tasks), skip_completed=True)
+    if missing:
+        raise RuntimeError(f"{desc}: {len(missing)} of {tasks} tasks did not finish (see {logging_dir}/logs)")
