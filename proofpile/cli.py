@@ -61,7 +61,7 @@ def build(
     outs = manifest["outputs"]
     if not outs["documents"] and (hint := empty_output_hint(manifest["funnel"])):
         typer.echo(f"warning: {hint}", err=True)
-    typer.echo(f"\n{outs['documents']:,} documents in {len(outs['shards'])} shards under {plan.out / rec.subset}")
+    typer.echo(f"\n{outs['documents']:,} documents in {len(outs['shards'])} shards under {plan.out / 'data'}")
     typer.echo(f"manifest: {plan.out / 'manifest.json'}")
 
 
@@ -344,6 +344,81 @@ def plan_dedup(
     plan = DedupPlan(docs=docs, avg_bytes=avg_bytes, params=params, dup_fraction=dup_fraction, shard_bytes=shard_bytes,
                      window_records=NearDedupConfig().window_records, workers=workers, mb_per_s_per_core=mb_per_s)
     typer.echo(plan.render())
+
+
+@app.command()
+def stats(
+    directory: Annotated[Path, typer.Argument(help="a build directory (with manifest.json)")],
+    json_: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+    pack: Annotated[Optional[Path], typer.Option(help="a `proofpile pack` output to take tokens from")] = None,
+) -> None:
+    """Documents, text bytes and tokens per subset/split/language; the funnel; dedup and decontamination."""
+    import json
+
+    from proofpile.publish.stats import StatsError, compute_stats, render_stats
+
+    try:
+        result = compute_stats(directory, pack=pack)
+    except StatsError as e:
+        _fail(str(e))
+    typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if json_ else render_stats(result).rstrip())
+
+
+@app.command()
+def card(
+    directory: Annotated[Path, typer.Argument(help="a build directory (with manifest.json)")],
+    repo: Annotated[Optional[str], typer.Option(help="ORG/NAME, shown in the card's loading example")] = None,
+    pack: Annotated[Optional[Path], typer.Option(help="a `proofpile pack` output to take tokens from")] = None,
+) -> None:
+    """Write DIR/README.md, the Hub dataset card, with its figures in DIR/assets/."""
+    from proofpile.publish.card import write_card
+    from proofpile.publish.stats import StatsError
+
+    try:
+        result = write_card(directory, repo_id=repo, pack=pack)
+    except StatsError as e:
+        _fail(str(e))
+    for w in result.stats["warnings"]:
+        typer.echo(f"warning: {w}", err=True)
+    typer.echo(f"card: {result.path}")
+    for f in result.figures:
+        typer.echo(f"figure: {f}")
+
+
+@app.command()
+def publish(
+    directory: Annotated[Path, typer.Argument(help="a carded build directory")],
+    repo: Annotated[str, typer.Option("--repo", help="the dataset repository, ORG/NAME")],
+    private: Annotated[bool, typer.Option("--private", help="create the repository private")] = False,
+    revision: Annotated[Optional[str], typer.Option(help="branch to commit to (created if needed)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list what would be uploaded; write nothing")] = False,
+    endpoint: Annotated[Optional[str], typer.Option(help="Hub URL (default: HF_ENDPOINT or huggingface.co)")] = None,
+    with_pack: Annotated[bool, typer.Option("--with-pack", help="upload the packed token files too (packed/)")] = False,
+    transfer: Annotated[str, typer.Option(help="auto (Xet when offered), xet or lfs")] = "auto",
+    batch_files: Annotated[int, typer.Option(help="files per commit")] = 100,
+) -> None:
+    """Upload README.md, assets/, data/ and manifest.json to a Hub dataset repo; re-running resumes."""
+    from proofpile.publish.hub import PublishError
+    from proofpile.publish.hub import publish as run
+
+    try:
+        result = run(directory, repo, private=private, revision=revision, dry_run=dry_run, endpoint=endpoint,
+                     with_pack=with_pack, transfer=transfer, batch_files=batch_files,
+                     progress_bars=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))
+    except PublishError as e:
+        _fail(str(e))
+    plan = result.plan
+    size = sum(f.size for f in plan.to_upload)
+    if dry_run:
+        for label, files in (("new", plan.new), ("changed", plan.changed), ("unchanged", plan.unchanged)):
+            for f in files:
+                typer.echo(f"{label:9s} {f.size:>14,}  {f.path_in_repo}")
+        typer.echo(f"dry run: would upload {len(plan.to_upload)} files ({size:,} bytes), "
+                   f"{len(plan.unchanged)} unchanged; {'repository exists' if plan.repo_exists else 'would create the repository'}")
+    else:
+        typer.echo(f"uploaded {len(plan.to_upload)} files ({size:,} bytes) in {len(result.commits)} commits, "
+                   f"{len(plan.unchanged)} unchanged")
+    typer.echo(result.url)
 
 
 @app.command()

@@ -1,0 +1,493 @@
+"""The Hub dataset card (`DIR/README.md`) of a build, with its figures in `DIR/assets/`.
+
+Everything on the card is derived from the manifest and `compute_stats`, never typed in: the YAML `configs:`
+come from the manifest's shard list, the numbers from the same function `proofpile stats` prints. Config
+`data_files` are explicit file lists rather than globs, because one language's name can begin another's
+(`c`/`cpp`, and a `c-sharp` would match `train-c-*`), and an explicit list also lets `datasets` fail loudly
+on a missing file instead of silently loading fewer rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from proofpile.publish.plots import FIGURES, step_label, write_plots
+from proofpile.publish.stats import compute_stats, load_manifest
+
+SPLIT_ORDER = ("train", "validation", "test")
+
+#: per source: what it is, its license terms, and the paper to cite
+SOURCES = {
+    "arxiv": {
+        "title": "arXiv",
+        "what": "LaTeX sources of arXiv papers (the main file with its includes inlined, macros expanded).",
+        "license": "Each paper keeps the license its authors chose on arXiv (arXiv's non-exclusive distribution "
+                   "license, or CC BY / BY-SA / BY-NC-SA / BY-NC-ND / CC0). Where the build read arXiv's metadata "
+                   "the license URL is in `meta.license`; check it before redistributing a paper's text.",
+        "cite": ["llemma", "redpajama"],
+    },
+    "open-web-math": {
+        "title": "OpenWebMath",
+        "what": "Mathematical web pages from Common Crawl, text extracted with the math kept as LaTeX.",
+        "license": "The OpenWebMath dataset is released under ODC-By 1.0; the pages remain the work of their "
+                   "authors and their use is also subject to the Common Crawl terms of use.",
+        "cite": ["openwebmath"],
+    },
+    "algebraic-stack": {
+        "title": "AlgebraicStack",
+        "what": "Mathematical code: formal proofs (Lean, Coq, Isabelle) and MATLAB from pinned GitHub "
+                "repositories, numerical and symbolic code in other languages from The Stack.",
+        "license": "Files from The Stack come from permissively licensed repositories and are subject to The "
+                   "Stack's terms of use (including honouring opt-out requests); files from GitHub repositories "
+                   "keep their repository's license (the repositories and commits are listed above).",
+        "cite": ["thestack"],
+    },
+}
+
+BIBTEX = {
+    "llemma": """@article{azerbayev2023llemma,
+  title   = {Llemma: An Open Language Model For Mathematics},
+  author  = {Azerbayev, Zhangir and Schoelkopf, Hailey and Paster, Keiran and Dos Santos, Marco and McAleer, Stephen
+             and Jiang, Albert Q. and Deng, Jia and Biderman, Stella and Welleck, Sean},
+  journal = {arXiv preprint arXiv:2310.10631},
+  year    = {2023}
+}""",
+    "openwebmath": """@article{paster2023openwebmath,
+  title   = {OpenWebMath: An Open Dataset of High-Quality Mathematical Web Text},
+  author  = {Paster, Keiran and Dos Santos, Marco and Azerbayev, Zhangir and Ba, Jimmy},
+  journal = {arXiv preprint arXiv:2310.06786},
+  year    = {2023}
+}""",
+    "thestack": """@article{kocetkov2022stack,
+  title   = {The Stack: 3 TB of source code with permissive licenses},
+  author  = {Kocetkov, Denis and Li, Raymond and Ben Allal, Loubna and Li, Jia and Mou, Chenghao and
+             Mu{\\~n}oz Ferrandis, Carlos and Jernite, Yacine and Mitchell, Margaret and Hughes, Sean and
+             Wolf, Thomas and Bahdanau, Dzmitry and von Werra, Leandro and de Vries, Harm},
+  journal = {arXiv preprint arXiv:2211.15533},
+  year    = {2022}
+}""",
+    "redpajama": """@software{together2023redpajama,
+  title  = {RedPajama: An Open Source Recipe to Reproduce LLaMA Training Dataset},
+  author = {{Together Computer}},
+  url    = {https://github.com/togethercomputer/RedPajama-Data},
+  year   = {2023}
+}""",
+    "math": """@article{hendrycks2021math,
+  title   = {Measuring Mathematical Problem Solving With the MATH Dataset},
+  author  = {Hendrycks, Dan and Burns, Collin and Kadavath, Saurav and Arora, Akul and Basart, Steven and
+             Tang, Eric and Song, Dawn and Steinhardt, Jacob},
+  journal = {arXiv preprint arXiv:2103.03874},
+  year    = {2021}
+}""",
+    "gsm8k": """@article{cobbe2021gsm8k,
+  title   = {Training Verifiers to Solve Math Word Problems},
+  author  = {Cobbe, Karl and Kosaraju, Vineet and Bavarian, Mohammad and Chen, Mark and Jun, Heewoo and
+             Kaiser, Lukasz and Plappert, Matthias and Tworek, Jerry and Hilton, Jacob and Nakano, Reiichiro and
+             Hesse, Christopher and Schulman, John},
+  journal = {arXiv preprint arXiv:2110.14168},
+  year    = {2021}
+}""",
+}
+
+#: why each recipe stage is there, one line for the processing chain
+STAGE_PURPOSE = {
+    "notebook": "Jupyter notebooks converted to Markdown",
+    "code_rules": "per-language rules of the original AlgebraicStack build (math imports, theorem keywords, "
+                  "vendored or generated files)",
+    "prefilter": "raw-HTML math prefilter (MathJax/KaTeX/MathML markers, LaTeX commands)",
+    "extract": "math-preserving HTML text extraction (inline `$...$`, display `$$...$$`)",
+    "langid": "fastText language identification",
+    "math_classifier": "MathScore fastText classifier",
+    "quality": "quality rules (length, accented-letter ratio, URL blocklist, optional KenLM perplexity)",
+    "near_dedup": "MinHash LSH near-duplicate removal across the whole corpus",
+    "exact_dedup": "chunk-exact dedup: a document sharing any chunk with an earlier one is dropped",
+    "decontaminate": "benchmark decontamination by n-gram overlap with test items",
+    "pack": "tokenization into Megatron/GPT-NeoX token files (not part of this upload unless published)",
+    "split": "train/validation/test assigned by a seeded hash of the document id",
+}
+
+SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                   (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"),
+                   (10_000_000_000, "1B<n<10B"), (100_000_000_000, "10B<n<100B"), (1_000_000_000_000, "100B<n<1T")]
+
+
+def size_category(n: int) -> str:
+    for bound, name in SIZE_CATEGORIES:
+        if n < bound:
+            return name
+    return "n>1T"
+
+
+def dataset_configs(manifest: dict) -> list[dict]:
+    """`default` (every subset), one per subset, and one per language of subsets whose files are split by
+    language (`algebraic-stack-lean`), each with its files per split."""
+    shards = sorted(manifest["outputs"]["shards"], key=lambda s: s["path"])
+
+    def files(select) -> list[dict]:
+        by_split: dict[str, list[str]] = {}
+        for s in shards:
+            if select(s):
+                by_split.setdefault(s["split"], []).append(s["path"])
+        order = sorted(by_split, key=lambda sp: (SPLIT_ORDER.index(sp) if sp in SPLIT_ORDER else 9, sp))
+        return [{"split": sp, "path": by_split[sp]} for sp in order]
+
+    configs = [{"config_name": "default", "data_files": files(lambda s: True)}]
+    subsets = sorted({s["subset"] for s in shards})
+    for subset in subsets:
+        configs.append({"config_name": subset, "data_files": files(lambda s, sub=subset: s["subset"] == sub)})
+    for subset in subsets:
+        langs = sorted({s["lang"] for s in shards if s["subset"] == subset and s.get("lang")})
+        for lang in langs:
+            configs.append({"config_name": f"{subset}-{lang}",
+                            "data_files": files(lambda s, sub=subset, la=lang: s["subset"] == sub and s.get("lang") == la)})
+    return configs
+
+
+def card_metadata(manifest: dict, stats: dict) -> dict:
+    subsets = list(stats["subsets"])
+    return {
+        "pretty_name": _pretty_name(manifest, subsets),
+        "language": ["en"],
+        "license": "other",
+        "license_name": "per-source",
+        "license_link": "README.md",
+        "task_categories": ["text-generation"],
+        "size_categories": [size_category(stats["totals"]["documents"])],
+        "tags": ["math", "proofpile", *subsets],
+        "configs": dataset_configs(manifest),
+    }
+
+
+def _pretty_name(manifest: dict, subsets: list[str]) -> str:
+    name = manifest.get("recipe", {}).get("name") or "corpus"
+    if name == "proof-pile-2" or set(subsets) >= set(SOURCES):
+        return "Proof-Pile-2 (proofpile rebuild)"
+    titles = [SOURCES.get(s, {}).get("title", s) for s in subsets]
+    return f"{' + '.join(titles)} (proofpile rebuild)"
+
+
+@dataclass
+class CardResult:
+    path: Path
+    figures: list[Path]
+    stats: dict
+
+
+def write_card(directory: str | Path, repo_id: str | None = None, pack: str | Path | None = None) -> CardResult:
+    """Compute the stats, draw the figures into `<dir>/assets/` and write `<dir>/README.md`."""
+    directory = Path(directory)
+    manifest = load_manifest(directory)
+    stats = compute_stats(directory, pack=pack)
+    figures = write_plots(stats, directory / "assets")
+    text = render_card(manifest, stats, repo_id=repo_id)
+    path = directory / "README.md"
+    tmp = path.with_name("README.md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return CardResult(path, figures, stats)
+
+
+# -- the card's body ----------------------------------------------------------------------------------------
+
+
+def _n(v) -> str:
+    return "-" if v is None else f"{v:,}"
+
+
+def _md_table(header: list[str], rows: list[list], right: set[int] = frozenset()) -> str:
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    align = ["---:" if i in right else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render_card(manifest: dict, stats: dict, repo_id: str | None = None) -> str:
+    meta = card_metadata(manifest, stats)
+    header = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=120)
+    parts = [f"---\n{header}---", f"# {meta['pretty_name']}", _summary(manifest, stats, repo_id),
+             _configs_section(meta["configs"], stats), _size_section(stats), _figures_section(stats),
+             _sources_section(manifest, stats), _chain_section(manifest), _funnel_section(stats),
+             _dedup_section(stats), _decontam_section(stats), _tokens_section(stats), _limitations(stats),
+             _licenses(stats), _citation(stats), _reproduce(manifest)]
+    return "\n\n".join(p for p in parts if p).rstrip() + "\n"
+
+
+def _summary(manifest: dict, stats: dict, repo_id: str | None) -> str:
+    t = stats["totals"]
+    size = f"**{t['documents']:,} documents** and **{t['text_bytes']:,} bytes** of UTF-8 text"
+    if t["tokens"] is not None:
+        size += f" (**{t['tokens']:,} tokens** with {stats['tokenizer']['name']})"
+    subsets = ", ".join(f"`{s}`" for s in stats["subsets"])
+    recipe = manifest.get("recipe", {}).get("name")
+    repo = repo_id or "<org>/<name>"
+    return (
+        f"A mathematical pretraining corpus in the shape of [Proof-Pile-2](https://arxiv.org/abs/2310.10631) "
+        f"(the corpus behind the LLEMMA models), rebuilt with proofpile "
+        f"{stats.get('proofpile') or ''} from the recipe `{recipe}`: {size} in {t['shards']:,} zstd Parquet "
+        f"shards. Subsets: {subsets}.\n\n"
+        "Every figure on this card is computed from the shards and `manifest.json` by `proofpile stats`; "
+        "`manifest.json` (uploaded beside the data) holds the resolved recipe, the pinned inputs, per-step "
+        "counts and the sha256 of every shard.\n\n"
+        "```python\nfrom datasets import load_dataset\n\n"
+        f'ds = load_dataset("{repo}")                      # every subset\n'
+        f'ds = load_dataset("{repo}", "{next(iter(stats["subsets"]))}")   # one subset\n```\n\n'
+        "Columns: `id`, `text`, `meta` (a JSON string: source-specific fields such as repository, commit, path, "
+        "URL or arXiv id), `subset`, `lang`."
+    )
+
+
+def _configs_section(configs: list[dict], stats: dict) -> str:
+    by_key = {(r["subset"], r["split"], r["lang"]): r for r in stats["rows"]}
+    rows = []
+    for c in configs:
+        name = c["config_name"]
+        splits = []
+        for df in c["data_files"]:
+            docs = sum(r["documents"] for (sub, sp, lang), r in by_key.items() if sp == df["split"]
+                       and _in_config(name, sub, lang, stats))
+            splits.append(f"{df['split']} ({docs:,})")
+        rows.append([f"`{name}`", ", ".join(splits), sum(len(df["path"]) for df in c["data_files"])])
+    return "## Configurations\n\n" + _md_table(["config", "splits (documents)", "files"], rows, {2})
+
+
+def _in_config(name: str, subset: str, lang: str, stats: dict) -> bool:
+    if name == "default":
+        return True
+    if name == subset:
+        return True
+    return name == f"{subset}-{lang}"
+
+
+def _size_section(stats: dict) -> str:
+    rows = [[r["subset"], r["split"], r["lang"] or "-", _n(r["documents"]), _n(r["text_bytes"]), _n(r["tokens"])]
+            for r in stats["rows"]]
+    t = stats["totals"]
+    rows.append(["**total**", "", "", _n(t["documents"]), _n(t["text_bytes"]), _n(t["tokens"])])
+    return ("## Size\n\nPer subset, split and language (`lang` column); text bytes are the UTF-8 length of `text`."
+            "\n\n" + _md_table(["subset", "split", "lang", "documents", "text bytes", "tokens"], rows, {3, 4, 5}))
+
+
+def _figures_section(stats: dict) -> str:
+    what = "Tokens" if stats["totals"]["tokens"] is not None else "Text bytes"
+    alts = ["Filter funnel", f"{what} per subset and language", "Document length distribution"]
+    return "## Figures\n\n" + "\n\n".join(f"![{a}](assets/{f})" for a, f in zip(alts, FIGURES))
+
+
+def _sources_section(manifest: dict, stats: dict) -> str:
+    resolved = manifest.get("recipe", {}).get("resolved", {})
+    parts = {p.get("subset"): p for p in _parts(resolved)}
+    out = ["## Sources and pinned inputs"]
+    for subset in stats["subsets"]:
+        info = SOURCES.get(subset)
+        if info:
+            out.append(f"**{info['title']}** (`{subset}`): {info['what']}")
+    for key, value in manifest.get("inputs", {}).items():
+        if key == "errors" or not value:
+            continue
+        # a whole-corpus build names its inputs `<subset>/<source>`, a subset build just `<source>`
+        subset, _, source = key.rpartition("/")
+        part = parts.get(subset) or next(iter(parts.values()), {})
+        cfg = (part.get("sources") or {}).get(source) or {}
+        out.append(_source_inputs(source, value, cfg, f" ({subset})" if subset else ""))
+    errors = manifest.get("inputs", {}).get("errors")
+    if errors:
+        out.append("Input problems recorded at build time (those inputs were skipped):\n\n"
+                   + "\n".join(f"- {e}" for e in errors[:50]))
+    return "\n\n".join(o for o in out if o)
+
+
+def _listing(items: list[str], limit: int, where: str) -> str:
+    lines = [f"- {i}" for i in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"- ... {len(items) - limit} more in `manifest.json` (`{where}`)")
+    return "\n".join(lines)
+
+
+def _source_inputs(source: str, value, cfg: dict, suffix: str) -> str:
+    if source == "github":
+        rows = [[r.get("name", r.get("url")), r.get("lang", ""), f"`{r.get('commit') or r.get('pinned') or '-'}`",
+                 r.get("status", ""), _n(r.get("documents"))] for r in value[:200]]
+        text = (f"GitHub repositories{suffix}: {len(value)}, each read at exactly this commit:\n\n"
+                + _md_table(["repository", "lang", "commit", "status", "documents"], rows, {4}))
+        return text + (f"\n\n... and {len(value) - 200} more in `manifest.json`." if len(value) > 200 else "")
+    if source == "stack":
+        if value.get("files"):
+            return (f"The Stack{suffix}: {len(value['files'])} local files with The Stack's columns:\n\n"
+                    + _listing([f"`{Path(f).parent.name}/{Path(f).name}`" for f in value["files"]], 50, "inputs"))
+        return (f"The Stack{suffix}: `{cfg.get('dataset')}` at revision `{cfg.get('revision')}`, languages: "
+                f"{', '.join(value.get('hub_langs', []))}.")
+    if source == "arxiv":
+        units = value.get("units", [])
+        items = [f"{kind}: `{path or ', '.join(ids)}`" for kind, path, ids in units]
+        return (f"arXiv{suffix}: {len(units)} inputs (bulk archives, e-prints, paper directories or id batches):\n\n"
+                + _listing(items, 100, "inputs"))
+    if source == "commoncrawl":
+        files = value.get("files", [])
+        crawl = f"crawl `{value['crawl']}`, " if value.get("crawl") else ""
+        return (f"Common Crawl{suffix}: {crawl}{len(files)} WARC files from "
+                f"{value.get('from')}:\n\n" + _listing([f"`{f}`" for f in files], 100, "inputs"))
+    return f"{source}{suffix}: see `inputs` in `manifest.json`."
+
+
+def _parts(resolved: dict) -> list[dict]:
+    """The subset recipes a build is made of: the ones a whole-corpus recipe includes, else itself."""
+    included = [i["resolved"] for i in resolved.get("include") or [] if isinstance(i, dict) and i.get("resolved")]
+    return included or [resolved]
+
+
+def _params(cfg: dict) -> str:
+    shown = []
+    for k, v in cfg.items():
+        if k == "enabled" or v in (None, [], {}):
+            continue
+        if isinstance(v, list) and len(v) > 8:
+            v = [*v[:8], f"... {len(v) - 8} more"]
+        shown.append(f"`{k}={json.dumps(v, ensure_ascii=False)}`")
+    return ", ".join(shown)
+
+
+def _stage_list(stages: dict, names: list[str]) -> str:
+    lines = []
+    for name in (n for n in names if (stages.get(n) or {}).get("enabled")):
+        lines.append(f"{len(lines) + 1}. **{name}**: {STAGE_PURPOSE.get(name, name)}. {_params(stages[name])}".rstrip())
+    return "\n".join(lines) or "(no filter stages: the source's reader and cleaner only)"
+
+
+def _chain_section(manifest: dict) -> str:
+    from proofpile.stages import FINAL_STAGES, TASK_STAGES
+
+    resolved = manifest.get("recipe", {}).get("resolved", {})
+    corpus = ["near_dedup", *FINAL_STAGES, "split", "pack"]
+    top = dict(resolved.get("stages") or {})
+    if (resolved.get("output") or {}).get("split"):
+        top["split"] = {"enabled": True, **resolved["output"]["split"]}
+    out = ["## Processing chain",
+           "Stages that ran, in order, with their parameters (from the resolved recipe in `manifest.json`)."]
+    if resolved.get("include"):
+        for part in _parts(resolved):
+            out.append(f"Per document, recipe `{part.get('name')}` ({part.get('description', '')}):\n\n"
+                       + _stage_list(part.get("stages") or {}, list(TASK_STAGES)))
+        out.append(f"Whole corpus, recipe `{resolved.get('name')}`:\n\n" + _stage_list(top, corpus))
+    else:
+        out.append(f"Recipe `{resolved.get('name')}` ({resolved.get('description', '')}):\n\n"
+                   + _stage_list(top, [*TASK_STAGES, *corpus]))
+    return "\n\n".join(out)
+
+
+def _funnel_section(stats: dict) -> str:
+    rows = []
+    for r in stats["funnel"]:
+        drops = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
+        rows.append([r["stage"], step_label(r["step"]), _n(r["in"]), _n(r["out"]), drops])
+    return ("## Filter funnel\n\nDocuments into and out of every step, and what each step dropped, by reason "
+            "(`-`: a reader, whose input is files rather than documents).\n\n"
+            + _md_table(["stage", "step", "in", "out", "dropped (reason: n)"], rows, {2, 3}))
+
+
+def _dedup_section(stats: dict) -> str:
+    d = stats["dedup"]
+    if not d:
+        return "## Deduplication\n\nNo deduplication stage ran in this build."
+    out = ["## Deduplication"]
+    if "exact" in d:
+        out.append(f"- Chunk-exact: **{d['exact']['removed']:,} documents removed** (a document sharing any "
+                   f"{d['exact']['chunk_chars']}-character chunk with an earlier one).")
+    if "near" in d:
+        n = d["near"]
+        line = (f"- Near-duplicates (MinHash LSH, {n['bands']} bands x {n['rows']} rows over word {n['ngram']}-grams, "
+                f"seed {n['seed']}, priority {', '.join(n.get('priority') or [])}): **{n['removed']:,} documents "
+                "removed**")
+        if "clusters" in n:
+            line += f" from {n['clusters']:,} clusters of {n['clustered_documents']:,} documents"
+            if n.get("removed_by_subset"):
+                line += " (" + ", ".join(f"{s}: {v:,}" for s, v in n["removed_by_subset"].items()) + ")"
+        out.append(line + ".")
+    return "\n\n".join(out)
+
+
+def _decontam_section(stats: dict) -> str:
+    c = stats["decontamination"]
+    if not c:
+        return ("## Decontamination\n\nNo decontamination stage ran in this build: test items of math "
+                "benchmarks may occur in the text. Run `proofpile decontaminate` before evaluating on them.")
+    items = ", ".join(f"{b} ({n:,} test items)" for b, n in c["items_indexed"].items())
+    mode = "report only (nothing removed)" if c["report_only"] else "matching documents removed"
+    out = [(f"## Decontamination\n\nBenchmarks: {items}; word {c['ngram']}-grams of math-normalised tokens, "
+            f"{mode}. **{c['documents_scanned']:,} documents scanned, {c['documents_removed']:,} removed.**")]
+    if c["by_benchmark_and_subset"]:
+        rows = [[p["benchmark"], p["subset"], _n(p["items_hit"]), _n(p["documents_hit"]), _n(p["documents_removed"])]
+                for p in c["by_benchmark_and_subset"]]
+        out.append(_md_table(["benchmark", "subset", "items hit", "documents hit", "documents removed"], rows,
+                             {2, 3, 4}))
+    else:
+        out.append("No document matched any test item.")
+    return "\n\n".join(out)
+
+
+def _tokens_section(stats: dict) -> str:
+    tk = stats["tokenizer"]
+    if not tk:
+        return ("## Tokens\n\nThis build was not tokenized (`proofpile pack`), so token counts are not given; "
+                "the text-byte counts above are exact.")
+    f = tk.get("framing") or {}
+    frame = " + ".join(x for x in ("`<s>`" if f.get("bos") else "", "text", "`</s>`" if f.get("eos") else "") if x)
+    rows = [[s, _n(v["tokens"]), _n(v["documents"]),
+             f"{v['tokens'] / v['documents']:,.1f}" if v["documents"] else "-"] for s, v in stats["subsets"].items()]
+    return (f"## Tokens\n\nCounted by `proofpile pack` with **{tk['name']}** ({tk['backend']}, vocabulary "
+            f"{_n(tk['vocab_size'])}, sha256 `{tk['sha256']}`); each document is {frame}.\n\n"
+            + _md_table(["subset", "tokens", "documents", "tokens per document"], rows, {1, 2, 3}))
+
+
+def _limitations(stats: dict) -> str:
+    items = [
+        ("Filters are heuristics and classifiers: some non-mathematical or low-quality text remains, and some "
+         "good text was dropped (the funnel above says how much, and why)."),
+        "Language identification keeps English prose; mathematics written in other languages is mostly absent.",
+        "Deduplication is within this build only; documents may still overlap with other corpora.",
+        ("Decontamination matches n-grams of the listed benchmarks only; paraphrased or translated test items, "
+         "and other benchmarks, are not detected."),
+        ("The `validation` and `test` splits are a hash-based sample of the same distribution as `train`, not "
+         "held-out sources."),
+        "Texts are reproduced as found: they may contain personal information, offensive content or errors.",
+    ]
+    if "arxiv" in stats["subsets"]:
+        items.append("arXiv LaTeX is cleaned heuristically: some macros stay unexpanded and some papers lose "
+                     "figures, tables or included files (see `meta.files_missing`).")
+    return "## Known limitations\n\n" + "\n".join(f"- {i}" for i in items)
+
+
+def _licenses(stats: dict) -> str:
+    lines = []
+    for subset in stats["subsets"]:
+        info = SOURCES.get(subset)
+        lines.append(f"- **{info['title'] if info else subset}**: "
+                     + (info["license"] if info else "see the source's own terms."))
+    return ("## Licenses\n\nThis corpus has no single license (hence `license: other`): each source keeps its own "
+            "terms.\n\n" + "\n".join(lines))
+
+
+def _citation(stats: dict) -> str:
+    keys = ["llemma"]
+    for subset in stats["subsets"]:
+        keys += [k for k in SOURCES.get(subset, {}).get("cite", []) if k not in keys]
+    for b in (stats["decontamination"] or {}).get("benchmarks", []):
+        if b in BIBTEX and b not in keys:
+            keys.append(b)
+    return ("## Citation\n\nPlease cite the work this corpus reproduces and the sources it draws on:\n\n```bibtex\n"
+            + "\n\n".join(BIBTEX[k] for k in keys) + "\n```")
+
+
+def _reproduce(manifest: dict) -> str:
+    recipe = manifest.get("recipe", {})
+    versions = manifest.get("versions", {})
+    shown = ", ".join(f"{k} {v}" for k, v in versions.items() if k != "git")
+    return (f"## Reproducing\n\n```\nproofpile build {recipe.get('name')} --out DIR\nproofpile card DIR\n```\n\n"
+            f"with the recipe in `manifest.json` (`recipe.resolved`); built with {shown}. Outputs are "
+            "byte-identical for the same inputs and parameters, whatever the number of workers.")

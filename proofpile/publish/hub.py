@@ -1,0 +1,316 @@
+"""Upload a carded build to a Hugging Face dataset repository, in resumable batches.
+
+The remote tree is listed first and every local file compared with it (LFS files by sha256, small files by
+git blob id), so a re-run after an interruption, or a publish of an unchanged build, sends nothing that is
+already there; `dry_run` stops after that comparison. What is left goes in commits of at most `batch_files`
+files / `batch_bytes` bytes through `HfApi.create_commit`: each commit is atomic on the Hub, so an interrupted
+run leaves whole batches behind and the next run continues from there. Data goes first and the card last, so
+the repository never shows a card whose configs point at files that are not there yet.
+
+`HfApi.upload_folder`/`upload_large_folder` are not used: in huggingface_hub 2.x they only speak the Xet
+protocol when hf_xet is installed and cannot compare against the remote before uploading; `create_commit`
+keeps the choice of transfer (Xet or git-LFS) open, which servers without Xet storage need.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from proofpile.publish.stats import StatsError, find_pack, load_manifest
+from proofpile.shards import sha256_file
+
+#: uploaded besides `data/`; never `_work/` (clones, logs, per-task files) nor anything not listed here
+TOP_FILES = ("manifest.json",)
+CARD = "README.md"
+
+
+class PublishError(Exception):
+    """Anything that stops a publish, as one line for the terminal."""
+
+
+@dataclass
+class LocalFile:
+    path_in_repo: str
+    local: Path
+    size: int
+    sha256: str
+
+
+@dataclass
+class UploadPlan:
+    repo_id: str
+    revision: str
+    files: list[LocalFile]
+    new: list[LocalFile] = field(default_factory=list)
+    changed: list[LocalFile] = field(default_factory=list)
+    unchanged: list[LocalFile] = field(default_factory=list)
+    repo_exists: bool = False
+
+    @property
+    def to_upload(self) -> list[LocalFile]:
+        return self.new + self.changed
+
+
+@dataclass
+class PublishResult:
+    url: str
+    plan: UploadPlan
+    commits: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def local_files(directory: str | Path, with_pack: bool = False) -> list[LocalFile]:
+    """The files a publish sends, in upload order: shards (checked against the manifest's sha256, so a file
+    changed or truncated since the build is refused), the packed token files if asked, the manifest, the
+    figures, and the card last."""
+    directory = Path(directory)
+    try:
+        manifest = load_manifest(directory)
+    except StatsError as e:
+        raise PublishError(str(e)) from None
+    if not (directory / CARD).is_file():
+        raise PublishError(f"{directory / CARD}: no dataset card; run `proofpile card {directory}` first")
+    _check_card(directory / CARD, manifest)
+    files = []
+    for entry in sorted(manifest["outputs"]["shards"], key=lambda s: s["path"]):
+        path = directory / entry["path"]
+        if not path.is_file():
+            raise PublishError(f"{path}: listed in manifest.json but missing")
+        digest = sha256_file(path)
+        if entry.get("sha256") and digest != entry["sha256"]:
+            raise PublishError(f"{path}: sha256 {digest[:12]}… differs from manifest.json's {entry['sha256'][:12]}… "
+                               "(changed since the build?)")
+        files.append(LocalFile(entry["path"], path, path.stat().st_size, digest))
+    if with_pack:
+        pack = find_pack(directory, manifest)
+        if pack is None:
+            raise PublishError(f"{directory}: --with-pack, but the build has no pack (tokens.json) to upload")
+        for path in sorted(p for p in pack.rglob("*") if p.is_file() and not p.name.endswith(".tmp")):
+            rel = path.relative_to(pack).as_posix()
+            files.append(_local(f"packed/{rel}", path))
+    extra = [directory / name for name in TOP_FILES]
+    extra += sorted((directory / "assets").glob("*.png")) if (directory / "assets").is_dir() else []
+    files += [_local(p.relative_to(directory).as_posix(), p) for p in extra if p.is_file()]
+    files.append(_local(CARD, directory / CARD))
+    return files
+
+
+def _check_card(card: Path, manifest: dict) -> None:
+    """A card written before a rebuild lists other files in its configs: the Hub would then serve a dataset
+    that fails to load (or silently loads fewer rows)."""
+    import re
+
+    import yaml
+
+    m = re.match(r"^---\n(.*?)\n---\n", card.read_text(encoding="utf-8"), re.DOTALL)
+    try:
+        meta = yaml.safe_load(m[1]) if m else None
+    except yaml.YAMLError as e:
+        raise PublishError(f"{card}: the YAML header does not parse: {e}".splitlines()[0]) from None
+    listed = set()
+    for config in (meta or {}).get("configs") or []:
+        for df in config.get("data_files") or []:
+            paths = df.get("path")
+            listed.update([paths] if isinstance(paths, str) else paths or [])
+    built = {s["path"] for s in manifest["outputs"]["shards"]}
+    if listed != built:
+        raise PublishError(f"{card}: its configs list {len(listed - built)} files the build does not have and miss "
+                           f"{len(built - listed)} it has (written before a rebuild?); re-run `proofpile card`")
+
+
+def _local(path_in_repo: str, path: Path) -> LocalFile:
+    return LocalFile(path_in_repo, path, path.stat().st_size, sha256_file(path))
+
+
+def git_blob_id(path: Path) -> str:
+    """The id git (and the Hub's tree listing) gives a non-LFS file: sha1 of "blob <size>\\0" + content."""
+    h = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def plan_upload(api, repo_id: str, files: list[LocalFile], revision: str = "main") -> UploadPlan:
+    """Compare the local files with the remote tree at `revision` (an absent repo or branch is empty)."""
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    plan = UploadPlan(repo_id, revision, files)
+    remote = {}
+    try:
+        api.repo_info(repo_id, repo_type="dataset", revision=revision)
+        plan.repo_exists = True
+        for entry in api.list_repo_tree(repo_id, repo_type="dataset", revision=revision, recursive=True):
+            if hasattr(entry, "blob_id"):
+                remote[entry.path] = entry
+    except RevisionNotFoundError:
+        plan.repo_exists = True
+    except RepositoryNotFoundError:
+        pass
+    for f in files:
+        r = remote.get(f.path_in_repo)
+        if r is None:
+            plan.new.append(f)
+        elif (r.lfs.sha256 == f.sha256) if r.lfs is not None else (r.size == f.size and r.blob_id == git_blob_id(f.local)):
+            plan.unchanged.append(f)
+        else:
+            plan.changed.append(f)
+    return plan
+
+
+def batches(files: list[LocalFile], max_files: int, max_bytes: int) -> list[list[LocalFile]]:
+    out: list[list[LocalFile]] = []
+    size = 0
+    for f in files:
+        if not out or len(out[-1]) >= max_files or (size + f.size > max_bytes and out[-1]):
+            out.append([])
+            size = 0
+        out[-1].append(f)
+        size += f.size
+    return out
+
+
+def publish(
+    directory: str | Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    dry_run: bool = False,
+    endpoint: str | None = None,
+    token: str | None = None,
+    with_pack: bool = False,
+    batch_files: int = 100,
+    batch_bytes: int = 8 << 30,
+    transfer: str = "auto",
+    progress_bars: bool = False,
+    log=lambda msg: None,
+) -> PublishResult:
+    """Create the dataset repo if needed and upload what differs. `transfer` is "xet", "lfs" or "auto" (Xet
+    when hf_xet is installed and the server offers it, else git-LFS). Raises PublishError (one line)."""
+    from huggingface_hub import HfApi, get_token
+
+    if "/" not in repo_id or repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise PublishError(f"--repo {repo_id!r}: expected ORG/NAME")
+    if transfer not in ("auto", "xet", "lfs"):
+        raise PublishError(f"transfer {transfer!r}: expected auto, xet or lfs")
+    files = local_files(directory, with_pack=with_pack)
+    token = token or get_token()
+    if token is None and not dry_run:
+        raise PublishError("no Hugging Face token: set HF_TOKEN or run `hf auth login`")
+    api = HfApi(endpoint=endpoint, token=token)
+    rev = revision or "main"
+    url = f"{api.endpoint}/datasets/{repo_id}" + (f"/tree/{rev}" if revision and revision != "main" else "")
+    progress = {"done": 0, "total": 0}
+    with _errors(api.endpoint, repo_id, progress):
+        if dry_run:
+            return PublishResult(url, plan_upload(api, repo_id, files, rev), dry_run=True)
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        if rev != "main":
+            api.create_branch(repo_id, repo_type="dataset", branch=rev, exist_ok=True)
+        plan = plan_upload(api, repo_id, files, rev)
+        result = PublishResult(url, plan)
+        todo = batches(plan.to_upload, batch_files, batch_bytes)
+        progress["total"] = len(plan.to_upload)
+        use_lfs = transfer == "lfs" or (transfer == "auto" and not _xet_offered(api, repo_id, rev, token))
+        with _lfs_only(use_lfs), _progress_bars(progress_bars):
+            for i, batch in enumerate(todo, 1):
+                result.commits.append(_commit(api, repo_id, rev, batch, f"proofpile publish: part {i}/{len(todo)}"))
+                progress["done"] += len(batch)
+                log(f"committed part {i}/{len(todo)}: {len(batch)} files, {sum(f.size for f in batch):,} bytes")
+    return result
+
+
+def _commit(api, repo_id: str, revision: str, batch: list[LocalFile], message: str) -> str:
+    from huggingface_hub import CommitOperationAdd
+
+    ops = [CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=str(f.local)) for f in batch]
+    info = api.create_commit(repo_id, ops, commit_message=message, repo_type="dataset", revision=revision)
+    return info.oid
+
+
+def _xet_offered(api, repo_id: str, revision: str, token: str | None) -> bool:
+    """Whether hf_xet is installed and the server hands out Xet write tokens for this repo (the Hub does; a
+    mirror or test server may speak only git-LFS)."""
+    from huggingface_hub.utils import get_session, hf_raise_for_status
+    from huggingface_hub.utils._runtime import is_xet_available
+
+    if not is_xet_available():
+        return False
+    r = get_session().get(f"{api.endpoint}/api/datasets/{repo_id}/xet-write-token/{revision}",
+                          headers=api._build_hf_headers(token=token))
+    if r.status_code in (404, 405, 501):
+        return False
+    hf_raise_for_status(r)
+    return True
+
+
+@contextlib.contextmanager
+def _lfs_only(enabled: bool):
+    """huggingface_hub picks Xet whenever hf_xet is importable; its own switch is read at call time."""
+    from huggingface_hub import constants
+
+    saved = constants.HF_HUB_DISABLE_XET
+    constants.HF_HUB_DISABLE_XET = saved or enabled
+    try:
+        yield
+    finally:
+        constants.HF_HUB_DISABLE_XET = saved
+
+
+@contextlib.contextmanager
+def _progress_bars(enabled: bool):
+    from huggingface_hub.utils import (
+        are_progress_bars_disabled,
+        disable_progress_bars,
+        enable_progress_bars,
+    )
+
+    was_disabled = are_progress_bars_disabled()
+    if not enabled:
+        disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
+
+
+@contextlib.contextmanager
+def _errors(endpoint: str, repo_id: str, progress: dict):
+    """huggingface_hub's exceptions (and the network's, often wrapped) as one line that says what to do."""
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    try:
+        yield
+    except PublishError:
+        raise
+    except Exception as e:
+        root = e
+        while root.__cause__ is not None and not isinstance(root, (HfHubHTTPError, httpx2.TransportError)):
+            root = root.__cause__
+        where = f"{endpoint} (datasets/{repo_id})"
+        if progress["total"]:
+            where += f", {progress['done']} of {progress['total']} files committed"
+        if isinstance(root, HfHubHTTPError):
+            status = root.response.status_code if root.response is not None else None
+            if status == 401:
+                raise PublishError(f"{where}: 401 Unauthorized: the token is missing, invalid or expired "
+                                   "(HF_TOKEN or `hf auth login`)") from None
+            if status == 403:
+                raise PublishError(f"{where}: 403 Forbidden: this token may not write to datasets/{repo_id} "
+                                   "(a write token, and membership of the organisation, are needed)") from None
+            if isinstance(root, RepositoryNotFoundError):
+                raise PublishError(f"{where}: repository not found or not visible with this token") from None
+            msg = str(root).splitlines()[0] if str(root) else type(root).__name__
+            raise PublishError(f"{where}: {msg}; re-run to resume") from None
+        if isinstance(root, httpx2.TransportError):
+            hint = ("committed batches are kept, re-run the same command to resume" if progress["total"]
+                    else "is the endpoint right and reachable?")
+            raise PublishError(f"{where}: network error ({type(root).__name__}: {root or 'connection lost'}); "
+                               f"{hint}") from None
+        raise
