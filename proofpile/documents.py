@@ -22,3 +22,16 @@ LICENSE = "license"
 def stable_id(*parts: str) -> str:
     """32 hex characters naming a document by its origin (source, repo, commit, path, ...)."""
     return xxhash.xxh3_128_hexdigest("\x1f".join(parts).encode("utf-8", "surrogatepass"))
+
+
+def printable(name: str) -> str:
+    """A file or archive member name as text any UTF-8 store accepts: bytes that were not UTF-8 (which Python
+    keeps as lone surrogates) become `\\xNN`, so a Latin-1 file name can be recorded and logged."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate that did not come from undecodable bytes
+            return name.encode("utf-8", "backslashreplace").decode("utf-8")

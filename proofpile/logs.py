@@ -10,6 +10,13 @@ from __future__ import annotations
 import sys
 
 _TERMINAL_FORMAT = "<level>{level}</level>: {message}"
+
+
+def _terminal_format(record) -> str:
+    """One line per message, also for a failed task: its traceback goes to the task's log file only."""
+    if record["exception"] is not None:
+        return _TERMINAL_FORMAT + " (traceback in the task log)\n"
+    return _TERMINAL_FORMAT + "\n"
 _FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}"
 _installed = False
 
@@ -27,14 +34,14 @@ def quiet_datatrove(level: str = "WARNING") -> None:
         # the same two sinks datatrove's add_task_logger installs, with the terminal one at `level`
         logger.remove()
         logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
-        logger.add(sys.stderr, level=level, format=_TERMINAL_FORMAT, colorize=None)
+        logger.add(sys.stderr, level=level, format=_terminal_format, colorize=None)
         logger.add(logfile, level="DEBUG", format=_FILE_FORMAT, colorize=False)
         logger.info(f"Launching pipeline for {rank=}")
         return logfile
 
     def setup_default_logger():
         logger.remove()
-        logger.add(sys.stderr, level=level, format=_TERMINAL_FORMAT, colorize=None)
+        logger.add(sys.stderr, level=level, format=_terminal_format, colorize=None)
 
     base.add_task_logger = add_task_logger
     dt_logging.setup_default_logger = setup_default_logger

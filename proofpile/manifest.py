@@ -128,7 +128,9 @@ def shard_entries(out: Path, subsets: list[str]) -> list[dict]:
 
 def write_manifest(path: Path, manifest: dict) -> None:
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    # a file name that is not UTF-8 reaches here as lone surrogates; `\udcXX` is JSON's own escape for them
+    tmp.write_bytes(text.encode("utf-8", "backslashreplace"))
     tmp.replace(path)
 
 

@@ -22,6 +22,18 @@ def rank_files(folder: Path, rank: int) -> list[Path]:
     return sorted(folder.glob(f"r{rank:05d}-*.parquet"))
 
 
+def _not_utf8(row: dict) -> str | None:
+    """The first string field of a row that cannot be stored as UTF-8, if any."""
+    for key in ("id", "text", "meta", "subset", "lang"):
+        value = row[key]
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return key
+    return None
+
+
 class RankWriter(PipelineStep):
     """Writes one task's surviving documents, in order, to `<folder>/rNNNNN-MMMMM.parquet`."""
 
@@ -40,7 +52,15 @@ class RankWriter(PipelineStep):
         shards = ShardSet(_RANK_SHARD_BYTES, compression=self.compression)
         try:
             for doc in data:
-                shards.write(folder, f"r{rank:05d}", to_row(doc))
+                row = to_row(doc)
+                if (field := _not_utf8(row)) is not None:
+                    # Parquet strings are UTF-8: one such row would fail its whole row group, and the task with it
+                    from datatrove.utils.logging import logger
+
+                    logger.warning(f"document {doc.id}: its {field} holds a lone surrogate (not UTF-8); dropped")
+                    self.stat_update("dropped_not_utf8")
+                    continue
+                shards.write(folder, f"r{rank:05d}", row)
                 self.stat_update("written")
                 yield doc
         except BaseException:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,25 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+class ShardWriteError(OSError):
+    """A shard could not be written (disk full, file too large, read-only): one line naming the file."""
+
+    def __str__(self) -> str:
+        return f"{self.filename}: cannot write: {self.strerror}"
+
+
+@contextmanager
+def _writing(path: str | Path):
+    """Turns any OSError while writing `path` (pyarrow's name no file) into a ShardWriteError naming it."""
+    try:
+        yield
+    except ShardWriteError:
+        raise
+    except OSError as e:
+        reason = os.strerror(e.errno) if e.errno else (str(e).splitlines() or ["I/O error"])[0]
+        raise ShardWriteError(e.errno or 0, reason, str(path)) from None
+
+
 @dataclass
 class _OpenShard:
     path: Path
@@ -137,16 +157,17 @@ class ShardSet:
     def _start(self, directory: Path, key: str) -> _OpenShard:
         n = self._counters.get((directory, key), 0)
         self._counters[(directory, key)] = n + 1
-        directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{key}-{n:05d}.parquet"
-        writer = pq.ParquetWriter(
-            str(path) + TMP_SUFFIX,
-            SCHEMA,
-            compression=self.compression,
-            compression_level=self.compression_level,
-            # the page index and statistics are deterministic; CDC is left off to keep files simple for any reader
-            write_statistics=True,
-        )
+        with _writing(str(path) + TMP_SUFFIX):
+            directory.mkdir(parents=True, exist_ok=True)
+            writer = pq.ParquetWriter(
+                str(path) + TMP_SUFFIX,
+                SCHEMA,
+                compression=self.compression,
+                compression_level=self.compression_level,
+                # the page index and statistics are deterministic; CDC is left off to keep files simple for any reader
+                write_statistics=True,
+            )
         shard = _OpenShard(path=path, writer=writer)
         self._open[(directory, key)] = shard
         return shard
@@ -165,24 +186,30 @@ class ShardSet:
 
     def _flush(self, shard: _OpenShard) -> None:
         if shard.rows:
-            shard.writer.write_table(pa.Table.from_pylist(shard.rows, schema=SCHEMA))
+            with _writing(str(shard.path) + TMP_SUFFIX):
+                shard.writer.write_table(pa.Table.from_pylist(shard.rows, schema=SCHEMA))
             shard.rows = []
             shard.group_bytes = 0
 
     def _close(self, directory: Path, key: str) -> None:
         shard = self._open.pop((directory, key))
         self._flush(shard)
-        shard.writer.close()
+        with _writing(str(shard.path) + TMP_SUFFIX):
+            shard.writer.close()
         if self.of_total:
             self._pending.append(shard)
             return
-        os.replace(str(shard.path) + TMP_SUFFIX, shard.path)
+        with _writing(shard.path):
+            os.replace(str(shard.path) + TMP_SUFFIX, shard.path)
         self.finished.append((shard.path, shard.n_rows))
 
     def abort(self) -> None:
         """Stop without renaming: half-written shards stay temporary and are cleared by the next run."""
         for shard in self._open.values():
-            shard.writer.close()
+            try:
+                shard.writer.close()
+            except OSError:  # the failure being handled (a full disk) may fail the close too; the file stays .tmp
+                pass
         self._open.clear()
         self._pending.clear()
 

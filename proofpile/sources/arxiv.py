@@ -31,7 +31,7 @@ from typing import Any
 from datatrove.data import Document, DocumentsPipeline, Media, MediaType
 from datatrove.pipeline.base import PipelineStep
 
-from proofpile.documents import LANG, LICENSE, SOURCE, SUBSET, URL, stable_id
+from proofpile.documents import LANG, LICENSE, SOURCE, SUBSET, URL, printable, stable_id
 
 # files a LaTeX build reads as text; everything else in a submission (figures, PDFs, data) is not kept
 TEXT_SUFFIXES = frozenset(
@@ -58,6 +58,7 @@ class Unpacked:
     files: dict[str, bytes] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (member, reason)
     not_text: int = 0  # members kept out because a LaTeX build does not read them as text (figures, PDFs)
+    names_escaped: int = 0  # member names that were not UTF-8, kept with \xNN escapes
     reason: str | None = None  # why the whole paper is skipped
 
 
@@ -141,6 +142,17 @@ def _safe_name(name: str) -> str | None:
     return "/".join(p for p in parts if p not in ("", "."))
 
 
+def _unsafe_member(m: tarfile.TarInfo) -> str | None:
+    """Why a tar member must not be read (its reason name), or None for a regular file with a safe name."""
+    if _safe_name(m.name) is None:
+        return "unsafe_path"
+    if m.issym() or m.islnk():
+        return "link"
+    if m.ischr() or m.isblk() or m.isfifo() or m.isdev():
+        return "device"
+    return None if m.isfile() else "not_a_file"
+
+
 def _is_text_name(name: str) -> bool:
     base = posixpath.basename(name)
     suffix = posixpath.splitext(base)[1].lower()
@@ -197,21 +209,17 @@ def _unpack_tar(raw: bytes, limits: Limits, res: Unpacked) -> None:
                     res.files.clear()
                     res.reason = "too_many_files"
                     return
-                name = _safe_name(m.name)
-                if name is None:
-                    res.skipped.append((m.name, "unsafe_path"))
-                elif m.issym() or m.islnk():
-                    res.skipped.append((m.name, "link"))
-                elif m.ischr() or m.isblk() or m.isfifo() or m.isdev():
-                    res.skipped.append((m.name, "device"))
-                elif not m.isfile():
-                    res.skipped.append((m.name, "not_a_file"))
+                shown = printable(m.name)
+                res.names_escaped += shown != m.name
+                name = _safe_name(shown)
+                if (unsafe := _unsafe_member(m)) is not None:
+                    res.skipped.append((shown, unsafe))
                 elif not _is_text_name(name):
                     res.not_text += 1
                 elif m.size > limits.max_file_bytes:
-                    res.skipped.append((m.name, "file_too_large"))
+                    res.skipped.append((shown, "file_too_large"))
                 elif name in res.files:
-                    res.skipped.append((m.name, "duplicate"))
+                    res.skipped.append((shown, "duplicate"))
                 else:
                     f = tf.extractfile(m)
                     res.files[name] = f.read() if f is not None else b""
@@ -343,6 +351,17 @@ def _file_unit(path: Path) -> Unit:
     return Unit("bulk" if path.name.endswith(".tar") and not parse_paper_name(path.name) else "paper", str(path))
 
 
+def _stream_size(f) -> int | None:
+    """Bytes in a seekable input (local file, s3, most fsspec files), None for a pure stream."""
+    try:
+        pos = f.tell()
+        end = f.seek(0, 2)
+        f.seek(pos)
+        return end
+    except (OSError, ValueError, AttributeError, NotImplementedError):
+        return None
+
+
 def _open(path: str):
     import fsspec
 
@@ -395,13 +414,18 @@ class ArxivReader(PipelineStep):
         members = 0
         try:
             with _open(path) as raw, tarfile.open(fileobj=raw, mode="r|") as tf:
+                size = _stream_size(raw)
                 for m in tf:
+                    if size is not None and m.offset_data + m.size > size:
+                        # tarfile skips a member in a stream by reading one block at a time, also past the end:
+                        # a header claiming a terabyte would keep the task busy for hours on empty reads
+                        raise tarfile.ReadError(f"member {m.name} claims {m.size:,} bytes, past the archive's end")
                     if m.isdir():
                         continue
                     members += 1
                     origin = f"{path}:{m.name}"
-                    if _safe_name(m.name) is None or not m.isfile():
-                        self.stat_update("bulk_member_skipped_unsafe")
+                    if (unsafe := _unsafe_member(m)) is not None:  # a paper behind it is lost: counted and named
+                        yield m.name, origin, None, unsafe
                         continue
                     if m.size > self.limits.max_paper_bytes:
                         yield m.name, origin, None, "too_large"
@@ -456,10 +480,16 @@ class ArxivReader(PipelineStep):
             self.stat_update(f"member_skipped_{reason}")
         if up.not_text:
             self.stat_update("members_not_text", value=up.not_text)
+        if up.names_escaped:
+            self.stat_update("member_names_not_utf8", value=up.names_escaped)
         if up.reason:
             return self._skip(origin, up.reason)
         if up.skipped:
+            from datatrove.utils.logging import logger
+
             meta["members_skipped"] = [[m, r] for m, r in up.skipped]
+            reasons = ", ".join(sorted({r for _, r in up.skipped}))
+            logger.warning(f"{origin}: {len(up.skipped)} members not read ({reasons}); the rest of the paper kept")
         media = [Media(id=p, type=MediaType.DOCUMENT, url=f"{origin}#{p}", media_bytes=b)
                  for p, b in sorted(up.files.items())]
         return Document(text="", id=stable_id("arxiv", pn.arxiv_id), media=media, metadata=meta)
@@ -479,6 +509,7 @@ class ArxivReader(PipelineStep):
         unit = self.units[rank]
         try:
             for name, origin, body, reason in self._papers(unit):
+                name, origin = printable(name), printable(origin)  # a Latin-1 member or file name is recorded
                 self.stat_update("papers_seen")
                 if body is None:
                     self._skip(origin, reason or "unreadable")

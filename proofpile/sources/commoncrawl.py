@@ -32,7 +32,7 @@ from typing import BinaryIO
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from proofpile.documents import SOURCE, SUBSET, URL, stable_id
+from proofpile.documents import SOURCE, SUBSET, URL, printable, stable_id
 
 DEFAULT_BASE_URL = "https://data.commoncrawl.org/"
 CRAWL_ID = re.compile(r"CC-MAIN-\d{4}-\d{2}")
@@ -400,8 +400,12 @@ class CommonCrawlReader(PipelineStep):
 
         crawl = crawl_of(location, self.crawl)
         stream, n, pending = None, 0, None
+        source, location = location, printable(location)  # opened by its real name, recorded by a printable one
+        if location != source:
+            logger.warning(f"{location}: file name is not UTF-8; recorded with \\x escapes")
+            self.stat_update("file_name_not_utf8")
         try:
-            stream = open_location(location, self.retries, self.timeout, self.backoff)
+            stream = open_location(source, self.retries, self.timeout, self.backoff)
             archive = ArchiveIterator(stream, check_digests=False)
             records = iter(archive)
             while True:
