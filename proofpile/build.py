@@ -26,11 +26,11 @@ import yaml
 from proofpile import manifest as mf
 from proofpile.logs import quiet_datatrove
 from proofpile.recipes import Recipe, RecipeError, Sources, dump
+from proofpile.shard_io import RankWriter, ShardReader, ShardWriter, rank_files
+from proofpile.shards import remove_stale
 from proofpile.source_plans import PLANNERS, SourcePlan
 from proofpile.split import SplitTagger
 from proofpile.stages import final_steps, task_steps
-from proofpile.shards import remove_stale
-from proofpile.shard_io import RankWriter, ShardReader, ShardWriter, rank_files
 
 WORK = "_work"
 
@@ -180,6 +180,13 @@ def _execute(pipeline: list, tasks: int, workers: int, logging_dir: Path, desc: 
         run_stage(pipeline, tasks, workers, logging_dir, desc)
 
 
+def crawl_pipeline(plan: BuildPlan, source: SourcePlan) -> list:
+    """Stage 1 of one source, the same whichever executor runs it: read -> per-document stages -> task files."""
+    folder = plan.work / source.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return [source.make_reader(plan.work), *task_steps(plan, source.name), RankWriter(str(folder))]
+
+
 def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
     """Run (or resume) the build; returns the manifest it wrote to `<out>/manifest.json`."""
     if not any(source.tasks for source in plan.sources):
@@ -192,10 +199,9 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
     logs = plan.work / "logs"
     task_files: list[str] = []
     for source in plan.sources:
+        _execute(crawl_pipeline(plan, source), source.tasks, workers, logs / source.name,
+                 f"{source.name}: crawl + filter", progress)
         folder = plan.work / source.name
-        folder.mkdir(parents=True, exist_ok=True)
-        pipeline = [source.make_reader(plan.work), *task_steps(plan, source.name), RankWriter(str(folder))]
-        _execute(pipeline, source.tasks, workers, logs / source.name, f"{source.name}: crawl + filter", progress)
         task_files += [str(p) for rank in range(source.tasks) for p in rank_files(folder, rank)]
 
     finalize_logs = logs / "finalize"

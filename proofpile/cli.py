@@ -16,13 +16,21 @@ def _fail(msg: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _os_error(e: OSError) -> str:
+    """`<path>: <reason>` on one line."""
+    if e.filename and e.strerror and type(e).__str__ is OSError.__str__:
+        return f"{e.filename}: {e.strerror}"
+    return (str(e).splitlines() or [type(e).__name__])[0]
+
+
 @app.command()
 def build(
     recipe: Annotated[str, typer.Argument(help="recipe name (algebraic-stack) or path to a recipe YAML")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override, e.g. langid.model=/path/lid.176.ftz")] = None,
-    workers: Annotated[int, typer.Option(help="parallel processes (outputs do not depend on it)")] = 1,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the resolved plan and stop")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="tasks at once (outputs do not depend on it); default executor.workers or 1")] = None,
+    executor: Annotated[Optional[str], typer.Option("--executor", help="local, ray or slurm (overrides the recipe's executor.kind)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the resolved plan and stop (slurm: write the job scripts)")] = False,
     sample: Annotated[bool, typer.Option("--sample", help="build from the bundled sample inputs (no network)")] = False,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
     crawl: Annotated[Optional[str], typer.Option("--crawl", help="Common Crawl crawl id to read, e.g. CC-MAIN-2023-06")] = None,
@@ -42,11 +50,15 @@ def build(
             raise RecipeError(f"{path}: --crawl/--max-files: this recipe has no commoncrawl source")
         if web:
             rec, path = load_recipe(recipe, [*(set_ or []), *web])
+        if executor is not None:  # how the build runs, never what it builds
+            rec, path = load_recipe(recipe, [*(set_ or []), *web, f"executor.kind={executor}"])
         plan = plan_build(rec, path, out, sample=sample)
     except RecipeError as e:
         _fail(str(e))
     for err in plan.input_errors:
         typer.echo(f"warning: {err}", err=True)
+    if rec.executor.kind == "slurm":
+        return _build_on_slurm(plan, [*(set_ or []), *web], sample, workers, dry_run)
     if dry_run:
         try:
             typer.echo(describe(plan))
@@ -54,9 +66,15 @@ def build(
             _fail(str(e))
         return
     try:
-        manifest = run_build(plan, workers=workers, progress=progress and sys.stderr.isatty())
+        from proofpile.executors import use
+
+        workers = workers or rec.executor.workers or 1
+        with use(plan.recipe.executor, workers):
+            manifest = run_build(plan, workers=workers, progress=progress and sys.stderr.isatty())
     except RecipeError as e:
         _fail(str(e))
+    except OSError as e:  # disk full, read-only output: what failed and where, not a traceback
+        _fail(_os_error(e), 1)
     typer.echo(render_funnel(manifest["funnel"]))
     outs = manifest["outputs"]
     if not outs["documents"] and (hint := empty_output_hint(manifest["funnel"])):
@@ -419,6 +437,65 @@ def publish(
         typer.echo(f"uploaded {len(plan.to_upload)} files ({size:,} bytes) in {len(result.commits)} commits, "
                    f"{len(plan.unchanged)} unchanged")
     typer.echo(result.url)
+
+
+@plan_app.command("proof-pile-2")
+def plan_proof_pile_2(
+    target_tokens: Annotated[float, typer.Option("--target-tokens", help="tokens of the finished corpus, e.g. 55e9")],
+    nodes: Annotated[int, typer.Option(help="nodes")] = 1,
+    cores_per_node: Annotated[int, typer.Option("--cores-per-node", help="cores per node")] = 32,
+    mem_per_node_gb: Annotated[float, typer.Option("--mem-per-node-gb", help="RAM per node, GB")] = 128,
+    share: Annotated[Optional[list[str]], typer.Option("--share", help="SUBSET=W split of the target, repeatable (default 29:15:11)")] = None,
+    yield_: Annotated[Optional[list[str]], typer.Option("--yield", help="SUBSET=Y text kept per raw input byte, repeatable")] = None,
+    dup_fraction: Annotated[float, typer.Option("--dup-fraction", help="share of the text near-dedup removes")] = 0.1,
+) -> None:
+    """CPU-hours, disk, RAM and wall time per stage of a whole-corpus build, from bench/ throughputs."""
+    from proofpile.capacity import proof_pile_2_plan
+
+    def pairs(items: Optional[list[str]], flag: str) -> dict[str, float]:
+        out = {}
+        for item in items or []:
+            name, _, value = item.partition("=")
+            try:
+                out[name.strip()] = float(value)
+            except ValueError:
+                _fail(f"{flag} {item}: expected SUBSET=NUMBER")
+        return out
+
+    if nodes < 1 or cores_per_node < 1 or not 0 <= dup_fraction < 1:
+        _fail("--nodes and --cores-per-node must be at least 1 and --dup-fraction in [0, 1)")
+    yields = pairs(yield_, "--yield")
+    if any(not 0 < y <= 1 for y in yields.values()):
+        _fail("--yield: a share of the raw input, in (0, 1]")
+    try:
+        plan = proof_pile_2_plan(target_tokens, pairs(share, "--share") or None, nodes=nodes,
+                                 cores_per_node=cores_per_node, mem_per_node_gb=mem_per_node_gb,
+                                 dup_fraction=dup_fraction, yields=yields)
+        if unknown := sorted(set(yields) - set(plan.shares)):
+            raise ValueError(f"--yield: unknown subset(s) {', '.join(unknown)}")
+    except ValueError as e:
+        _fail(str(e))
+    typer.echo(plan.render())
+
+
+def _build_on_slurm(plan, overrides: list[str], sample: bool, throttle: Optional[int], dry_run: bool) -> None:
+    import shutil
+
+    from proofpile.recipes import RecipeError
+    from proofpile.slurm import prepare, render, submit
+
+    try:
+        if not dry_run and shutil.which("sbatch") is None:
+            raise RecipeError("--executor slurm: sbatch not found on PATH (run on a Slurm login node, or add "
+                              "--dry-run to write the job scripts only)")
+        jobs = prepare(plan, overrides, sample=sample, throttle=throttle)
+        if dry_run:
+            typer.echo(render(jobs))
+            return
+        typer.echo(submit(jobs).rstrip())
+    except RecipeError as e:
+        _fail(str(e))
+    typer.echo(f"scripts and Slurm logs: {jobs.folder}; the build is done when {plan.out / 'manifest.json'} appears")
 
 
 @app.command()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,6 @@ from datatrove.executor.slurm import SlurmPipelineExecutor
 from proofpile.logs import quiet_datatrove
 from proofpile.recipes import Executor, RecipeError
 
-KINDS = ("local", "ray", "slurm")
-
 
 class ExecutorError(RecipeError):
     """One line: which executor setting is wrong or what is missing to run it."""
@@ -38,11 +37,28 @@ class ExecutorError(RecipeError):
 def _quiet_worker() -> None:
     """Warnings only on the terminal in a worker process. datatrove's Ray executor imported `add_task_logger`
     by name, so it must be pointed at the quiet one as well."""
-    import datatrove.executor.base as base
     import datatrove.executor.ray as ray_executor
+    from datatrove.executor import base
 
     quiet_datatrove()
     ray_executor.add_task_logger = base.add_task_logger
+
+
+def _prepare_ray_actor() -> None:
+    """The processes datatrove's RankWorker forks from an actor inherit Ray's SIGTERM handler. With
+    tasks_per_job > 1 a pool process can be left without a task; it then survived the pool's terminate
+    (seen under gdb: blocked on the task queue's lock), so the job never returned and the build hung. With the
+    default action they just end."""
+    import signal
+    import threading
+
+    import ray
+
+    if ray._private.worker.global_worker.mode != ray.WORKER_MODE:
+        return
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _quiet_worker()
 
 
 class QuietLocalExecutor(LocalPipelineExecutor):
@@ -53,21 +69,32 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         return super()._run_for_rank(rank, local_rank, node_rank)
 
 
-class QuietRayExecutor(RayPipelineExecutor):
+class _FreshPipelinePerRank:
+    """With `tasks_per_job` > 1 datatrove's Slurm and Ray executors run several ranks in one process on the
+    same step objects, so each rank's stats file would also count the ranks run before it there (the funnel
+    came out doubled); the local executor copies the pipeline per rank, and so do these."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        _quiet_worker()
+        if self.__dict__.get("_pristine") is None:
+            self._pristine = deepcopy(self.pipeline)
+        self.pipeline = deepcopy(self._pristine)
+        return super()._run_for_rank(rank, local_rank, node_rank)
+
+
+class QuietRayExecutor(_FreshPipelinePerRank, RayPipelineExecutor):
     """datatrove's Ray executor, logging to the terminal at WARNING in every Ray worker."""
 
-    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-        _quiet_worker()
-        return super()._run_for_rank(rank, local_rank, node_rank)
+    def __setstate__(self, state):
+        # Unpickled in the Ray actor right before datatrove's RankWorker forks its pool: the moment to fix
+        # what the forked task processes inherit
+        self.__dict__.update(state)
+        _prepare_ray_actor()
 
 
-class ProofpileSlurmExecutor(SlurmPipelineExecutor):
+class ProofpileSlurmExecutor(_FreshPipelinePerRank, SlurmPipelineExecutor):
     """datatrove's Slurm executor that can write its job without submitting it (`--dry-run`, and so that one
     submit script can chain the jobs), and that needs no `scontrol` inside a single-node task."""
-
-    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-        _quiet_worker()
-        return super()._run_for_rank(rank, local_rank, node_rank)
 
     def get_distributed_env(self, node_rank: int = -1):
         if self.nodes_per_task > 1:
@@ -85,12 +112,17 @@ class ProofpileSlurmExecutor(SlurmPipelineExecutor):
             datatrove_executor="SLURM",
         )
 
+    def get_sbatch_args(self, max_array: int = 1) -> dict:
+        args = super().get_sbatch_args(max_array)
+        args["mem-per-cpu"] = slurm_memory(self.mem_per_cpu_gb)
+        # an unset partition or qos means the cluster's default, not a directive naming "None"
+        return {k: v for k, v in args.items() if v is not None}
+
     def write_job(self) -> tuple[str, int] | None:
         """Pickle the executor and its ranks for `launch_pickled_pipeline`, as `launch_job` does, and return
         (sbatch script, array elements) without calling sbatch; None when every task already finished."""
         import json
         import math
-        from copy import deepcopy
 
         import dill
         from dill import CONTENTS_FMODE
@@ -108,6 +140,11 @@ class ProofpileSlurmExecutor(SlurmPipelineExecutor):
         pik = self.logging_dir.resolve_paths("executor.pik")
         command = f"srun -l -n {self.nodes_per_task} launch_pickled_pipeline {pik}"
         return self.get_launch_file_contents(self.get_sbatch_args(array), command), jobs
+
+
+def slurm_memory(gb: float) -> str:
+    """Slurm takes whole numbers with a unit: 2 -> 2G, 1.5 -> 1536M (datatrove would write `1.5G`)."""
+    return f"{int(gb)}G" if float(gb).is_integer() else f"{round(gb * 1024)}M"
 
 
 @dataclass
