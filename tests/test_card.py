@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 import yaml
 
+from proofpile.publish.card import matching
 from proofpile.publish.stats import compute_stats
 from tests.publish_build import carded_build
 
@@ -77,11 +78,18 @@ def test_card_yaml_header(build):
     langs = sorted({s["lang"] for s in manifest["outputs"]["shards"] if s["subset"] == "algebraic-stack"})
     assert names == ["default", "algebraic-stack", "arxiv", "open-web-math", *(f"algebraic-stack-{x}" for x in langs)]
     assert len(langs) >= 5
-    # every file is listed exactly once in `default`, under its own split
-    default = {df["split"]: df["path"] for df in meta["configs"][0]["data_files"]}
-    listed = sorted(p for paths in default.values() for p in paths)
-    assert listed == sorted(s["path"] for s in manifest["outputs"]["shards"])
-    assert all(p.split("/")[-1].startswith(split + "-") for split, paths in default.items() for p in paths)
+    # every file is selected exactly once by `default`, under its own split; a language's pattern takes only
+    # that language (`c` must not take `cpp`)
+    paths = [s["path"] for s in manifest["outputs"]["shards"]]
+    default = {df["split"]: matching(df["path"], paths) for df in meta["configs"][0]["data_files"]}
+    listed = sorted(p for chosen in default.values() for p in chosen)
+    assert listed == sorted(paths)
+    assert all(p.split("/")[-1].startswith(split + "-") for split, chosen in default.items() for p in chosen)
+    for config in meta["configs"][4:]:
+        lang = config["config_name"].removeprefix("algebraic-stack-")
+        for df in config["data_files"]:
+            assert matching(df["path"], paths) == sorted(
+                s["path"] for s in manifest["outputs"]["shards"] if s["lang"] == lang and s["split"] == df["split"])
     assert meta["size_categories"] == ["n<1K"]
     assert meta["license"] == "other" and meta["language"] == ["en"]
     assert meta["task_categories"] == ["text-generation"] and "math" in meta["tags"]

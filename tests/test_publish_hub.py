@@ -155,6 +155,11 @@ def test_a_shard_changed_since_the_build_is_refused(build, tmp_path):
     shard.write_bytes(original)
     write_card(copy)
     manifest = json.loads((copy / "manifest.json").read_text())
+    rebuilt = json.loads(json.dumps(manifest))
+    rebuilt["outputs"]["shards"][-1]["rows"] += 1  # same file names, other contents: the card's patterns still match
+    (copy / "manifest.json").write_text(json.dumps(rebuilt))
+    with pytest.raises(PublishError, match="another set of shards"):
+        local_files(copy)
     manifest["outputs"]["shards"] = manifest["outputs"]["shards"][1:]  # as if rebuilt with one shard fewer
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(PublishError, match="re-run `proofpile card`"):

@@ -122,29 +122,41 @@ def size_category(n: int) -> str:
     return "n>1T"
 
 
+#: five digits, as in the shard names; a character class keeps `train-c-*` from also matching `train-cpp-*`
+_NUM = "[0-9]" * 5
+
+
 def dataset_configs(manifest: dict) -> list[dict]:
     """`default` (every subset), one per subset, and one per language of subsets whose files are split by
-    language (`algebraic-stack-lean`), each with its files per split."""
-    shards = sorted(manifest["outputs"]["shards"], key=lambda s: s["path"])
+    language (`algebraic-stack-lean`), each with a file pattern per split. Patterns rather than file lists keep
+    the header a few lines long at any corpus size (hundreds of shards per subset); `matching` expands them."""
+    shards = manifest["outputs"]["shards"]
 
-    def files(select) -> list[dict]:
-        by_split: dict[str, list[str]] = {}
-        for s in shards:
-            if select(s):
-                by_split.setdefault(s["split"], []).append(s["path"])
-        order = sorted(by_split, key=lambda sp: (SPLIT_ORDER.index(sp) if sp in SPLIT_ORDER else 9, sp))
-        return [{"split": sp, "path": by_split[sp]} for sp in order]
+    def files(select, pattern) -> list[dict]:
+        splits = {s["split"] for s in shards if select(s)}
+        order = sorted(splits, key=lambda sp: (SPLIT_ORDER.index(sp) if sp in SPLIT_ORDER else 9, sp))
+        return [{"split": sp, "path": pattern(sp)} for sp in order]
 
-    configs = [{"config_name": "default", "data_files": files(lambda s: True)}]
+    configs = [{"config_name": "default", "data_files": files(lambda s: True, lambda sp: f"data/*/{sp}-*.parquet")}]
     subsets = sorted({s["subset"] for s in shards})
     for subset in subsets:
-        configs.append({"config_name": subset, "data_files": files(lambda s, sub=subset: s["subset"] == sub)})
+        configs.append({"config_name": subset, "data_files": files(
+            lambda s, sub=subset: s["subset"] == sub, lambda sp, sub=subset: f"data/{sub}/{sp}-*.parquet")})
     for subset in subsets:
         langs = sorted({s["lang"] for s in shards if s["subset"] == subset and s.get("lang")})
         for lang in langs:
-            configs.append({"config_name": f"{subset}-{lang}",
-                            "data_files": files(lambda s, sub=subset, la=lang: s["subset"] == sub and s.get("lang") == la)})
+            configs.append({"config_name": f"{subset}-{lang}", "data_files": files(
+                lambda s, sub=subset, la=lang: s["subset"] == sub and s.get("lang") == la,
+                lambda sp, sub=subset, la=lang: f"data/{sub}/{sp}-{la}-{_NUM}-of-{_NUM}.parquet")})
     return configs
+
+
+def matching(patterns: str | list[str], paths: list[str]) -> list[str]:
+    """The shard paths a config's `path` entry selects, as `datasets` resolves it."""
+    import fnmatch
+
+    patterns = [patterns] if isinstance(patterns, str) else patterns
+    return sorted(p for p in paths if any(fnmatch.fnmatchcase(p, pat) for pat in patterns))
 
 
 def card_metadata(manifest: dict, stats: dict) -> dict:
@@ -212,11 +224,23 @@ def render_card(manifest: dict, stats: dict, repo_id: str | None = None) -> str:
     meta = card_metadata(manifest, stats)
     header = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=120)
     parts = [f"---\n{header}---", f"# {meta['pretty_name']}", _summary(manifest, stats, repo_id),
-             _configs_section(meta["configs"], stats), _size_section(stats), _figures_section(stats),
+             _configs_section(meta["configs"], stats, manifest), _size_section(stats), _figures_section(stats),
              _sources_section(manifest, stats), _chain_section(manifest), _funnel_section(stats),
              _dedup_section(stats), _decontam_section(stats), _tokens_section(stats), _limitations(stats),
-             _licenses(stats), _citation(stats), _reproduce(manifest)]
+             _licenses(stats), _citation(stats), _reproduce(manifest), f"<!-- {SHARDS_MARK} {shards_digest(manifest)} -->"]
     return "\n\n".join(p for p in parts if p).rstrip() + "\n"
+
+
+SHARDS_MARK = "proofpile shards sha256:"
+
+
+def shards_digest(manifest: dict) -> str:
+    """Names the exact shard set a card describes, so `publish` can tell a card written before a rebuild
+    (its numbers would be stale even where its file patterns still match)."""
+    import hashlib
+
+    shards = json.dumps(manifest["outputs"]["shards"], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(shards.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def _summary(manifest: dict, stats: dict, repo_id: str | None) -> str:
@@ -243,7 +267,8 @@ def _summary(manifest: dict, stats: dict, repo_id: str | None) -> str:
     )
 
 
-def _configs_section(configs: list[dict], stats: dict) -> str:
+def _configs_section(configs: list[dict], stats: dict, manifest: dict) -> str:
+    paths = [s["path"] for s in manifest["outputs"]["shards"]]
     by_key = {(r["subset"], r["split"], r["lang"]): r for r in stats["rows"]}
     rows = []
     for c in configs:
@@ -253,7 +278,7 @@ def _configs_section(configs: list[dict], stats: dict) -> str:
             docs = sum(r["documents"] for (sub, sp, lang), r in by_key.items() if sp == df["split"]
                        and _in_config(name, sub, lang, stats))
             splits.append(f"{df['split']} ({docs:,})")
-        rows.append([f"`{name}`", ", ".join(splits), sum(len(df["path"]) for df in c["data_files"])])
+        rows.append([f"`{name}`", ", ".join(splits), sum(len(matching(df["path"], paths)) for df in c["data_files"])])
     return "## Configurations\n\n" + _md_table(["config", "splits (documents)", "files"], rows, {2})
 
 

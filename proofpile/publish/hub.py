@@ -110,15 +110,21 @@ def _check_card(card: Path, manifest: dict) -> None:
         meta = yaml.safe_load(m[1]) if m else None
     except yaml.YAMLError as e:
         raise PublishError(f"{card}: the YAML header does not parse: {e}".splitlines()[0]) from None
-    listed = set()
-    for config in (meta or {}).get("configs") or []:
-        for df in config.get("data_files") or []:
-            paths = df.get("path")
-            listed.update([paths] if isinstance(paths, str) else paths or [])
-    built = {s["path"] for s in manifest["outputs"]["shards"]}
-    if listed != built:
-        raise PublishError(f"{card}: its configs list {len(listed - built)} files the build does not have and miss "
-                           f"{len(built - listed)} it has (written before a rebuild?); re-run `proofpile card`")
+    from proofpile.publish.card import SHARDS_MARK, dataset_configs, matching, shards_digest
+
+    if f"{SHARDS_MARK} {shards_digest(manifest)}" not in card.read_text(encoding="utf-8"):
+        raise PublishError(f"{card}: written for another set of shards (before a rebuild?); re-run `proofpile card`")
+
+    built = sorted(s["path"] for s in manifest["outputs"]["shards"])
+
+    def selected(configs) -> dict:
+        return {(c.get("config_name"), df.get("split")): matching(df.get("path") or [], built)
+                for c in configs or [] for df in c.get("data_files") or []}
+
+    # what each config and split of the card selects must be what the build's own configs select
+    if selected((meta or {}).get("configs")) != selected(dataset_configs(manifest)):
+        raise PublishError(f"{card}: its configs do not select this build's shards (written before a rebuild?); "
+                           "re-run `proofpile card`")
 
 
 def _local(path_in_repo: str, path: Path) -> LocalFile:
