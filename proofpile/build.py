@@ -8,7 +8,8 @@ A build runs in two stages:
    only the tasks that did not finish.
 2. *finalize*, one task: read the task files in input order, chunk-exact dedup (order-dependent, hence one
    task), assign splits, write the corpus shards. It is cheap next to crawling, so an interrupted finalize is
-   simply redone from the task files.
+   simply redone from the task files. Near-dedup and the decontamination scan run before it as parallel
+   stages of their own (one task per task file); finalize only skips or looks up what they found.
 
 Everything a build writes stays under `--out`.
 """
@@ -118,7 +119,11 @@ def describe(plan: BuildPlan) -> str:
         final[0] += f" minus near-duplicates (MinHash {nd.ngram}-gram shingles, {nd.bands} bands x {nd.rows} rows)"
     sp = r.output.split
     final += [f"split (seed {sp.seed}, validation {sp.validation}, test {sp.test})", "write shards"]
-    lines.append("2. finalize: 1 task: " + " -> ".join(final))
+    n = 2
+    if r.stages.decontaminate.enabled:
+        lines.append(f"2. decontamination scan: 1 task per task file: n-gram scan -> {WORK}/decontaminate/scan/")
+        n = 3
+    lines.append(f"{n}. finalize: 1 task: " + " -> ".join(final))
     lines += ["", "# output"]
     for part, _ in r.parts(plan.recipe_path):
         lang = "-<lang>" if part.output.lang_in_name else ""
@@ -215,7 +220,12 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
         from proofpile.dedup.near import build_stage_reader
 
         reader = build_stage_reader(plan, task_files, workers, progress)
-    pipeline = [reader, *final_steps(plan)]
+    steps = final_steps(plan)
+    if r.stages.decontaminate.enabled:  # the n-gram scan in parallel; finalize's step only looks documents up
+        from proofpile.decontam.scan import run_scan
+
+        run_scan(plan.work, task_files, steps, workers, progress)
+    pipeline = [reader, *steps]
     sp = r.output.split
     pipeline.append(SplitTagger(seed=sp.seed, validation=sp.validation, test=sp.test))
     o = r.output
@@ -255,6 +265,9 @@ def build_manifest(plan: BuildPlan) -> dict:
         steps = mf.merge_steps(mf.read_task_stats(logs / source.name))
         stages.append({"stage": f"{source.name}: crawl + filter", "steps": steps})
         funnel += mf.funnel_rows(source.name, steps)
+    if r.stages.decontaminate.enabled:  # a side scan: its counts are stats, the funnel's are finalize's
+        steps = mf.merge_steps(mf.read_task_stats(plan.work / "decontaminate" / "logs"))
+        stages.append({"stage": "decontamination scan", "steps": steps})
     steps = mf.merge_steps(mf.read_task_stats(logs / "finalize"))
     stages.append({"stage": "finalize", "steps": steps})
     funnel += mf.funnel_rows("finalize", steps)

@@ -8,9 +8,10 @@ the target token count back to the input each subset must read:
     raw input (bytes)  = text before dedup / yield                  (in the unit the crawl throughput counts)
     CPU seconds        = bytes a stage reads / (MB/s per core)
 
-Parallel stages (crawl + filter, near-dedup signatures) spread over every core of every node; finalize
-(chunk-exact dedup, decontamination, split, shard writing) is one task, because its decisions depend on
-document order; pack runs on one node with a process per core. So adding nodes shortens only the first two.
+Parallel stages (crawl + filter, near-dedup signatures, the decontamination scan) spread over every core of
+every node; finalize (chunk-exact dedup, the decontamination decision looked up from the scan, split, shard
+writing) is one task, because its decisions depend on document order; pack runs on one node with a process per
+core. So adding nodes shortens only the first three.
 The throughputs are single-process figures on a 2-core development machine: treat the result as the order of
 magnitude, and re-measure on your hardware with the bench scripts.
 """
@@ -67,6 +68,8 @@ SUBSETS: dict[str, SubsetModel] = {
 STAGE_RATES: dict[str, Sourced] = {
     "signatures": (14.0, "bench/dedup.py: proofpile MinHash signatures, MB of text per CPU second"),
     "decontamination": (14.9, "bench/decontaminate.py: n-gram index scan, lower end of 14.9-21 MB/s"),
+    "finalize": (28.0, "bench/finalize.py: Parquet read, chunk-exact dedup, split, zstd Parquet write of 200 MB "
+                       "in ~4 KB documents (larger documents go faster)"),
     "pack": (3.1, "bench/pack.py: proofpile pack, 90% of bare sentencepiece encode (3.45 MB/s)"),
 }
 SIGNATURE_RAM_PER_TEXT_BYTE: Sourced = (420 / 500, "bench/dedup.py: peak RAM 420 MB signing 500 MB")
@@ -134,9 +137,11 @@ class CapacityPlan:
         sig_ram = SIGNATURE_RAM_PER_TEXT_BYTE[0] * TASK_FILE_BYTES
         stages.append(Stage("near-dedup signatures", before / (STAGE_RATES["signatures"][0] * MB), "cluster", before,
                             f"{sig_ram / 2**30:.2f} GiB per worker ({TASK_FILE_BYTES / 2**20:.0f} MiB task files)"))
-        stages.append(Stage("finalize (dedup, decontamination, split, write)",
-                            before / (STAGE_RATES["decontamination"][0] * MB), "serial", before,
-                            "one process; row groups of 32 MiB and the benchmark n-gram index"))
+        stages.append(Stage("decontamination scan", before / (STAGE_RATES["decontamination"][0] * MB), "cluster",
+                            before, "the benchmark n-gram index per worker, a batch of 64 documents at a time"))
+        stages.append(Stage("finalize (dedup, split, write)", before / (STAGE_RATES["finalize"][0] * MB), "serial",
+                            before, "one process; row groups of 32 MiB, chunk hashes (~60 bytes per distinct "
+                                    "2,048-character chunk) and the scan's records of contaminated documents"))
         stages.append(Stage("pack (tokenize)", final / (STAGE_RATES["pack"][0] * MB), "node", final,
                             "one tokenizer per core"))
         return stages

@@ -21,6 +21,10 @@ def test_one_subset_by_hand():
     assert stages["crawl + filter: arxiv"].cpu_s == pytest.approx(2.9e9 / 0.70 / 1.77e6)  # 2,340.6 s
     assert stages["near-dedup signatures"].cpu_s == pytest.approx(2.9e9 / 14.0e6)
     assert stages["pack (tokenize)"].cpu_s == pytest.approx(2.9e9 / 3.1e6)
+    # the scan spreads over the cluster; finalize keeps only Parquet read, chunk dedup, split and write
+    assert stages["decontamination scan"].cpu_s == pytest.approx(2.9e9 / 14.9e6)
+    assert stages["decontamination scan"].parallel == "cluster"
+    assert stages["finalize (dedup, split, write)"].cpu_s == pytest.approx(2.9e9 / 28.0e6)
     disk = plan.disk()
     assert disk["token files (.bin uint16 + .idx)"] == pytest.approx(2e9 + 2.9e9 / 166_000 * 20)
     assert disk["output shards (data/, zstd Parquet)"] == pytest.approx(2.9e9 / 3)
@@ -60,7 +64,7 @@ def test_cli_prints_stages_disk_and_assumptions():
     out = proc.stdout
     assert "55B tokens on 2 node(s) x 8 cores" in out
     for needle in ("crawl + filter: open-web-math", "finalize", "pack (tokenize)", "token files", "assumptions:",
-                   "bench/bytes_per_token.py", "bench/dedup.py"):
+                   "bench/bytes_per_token.py", "bench/dedup.py", "decontamination scan", "bench/finalize.py"):
         assert needle in out
     bad = subprocess.run([sys.executable, "-m", "proofpile.cli", "plan", "proof-pile-2", "--target-tokens", "1e9",
                           "--share", "wikipedia=1"], capture_output=True, text=True)

@@ -474,6 +474,9 @@ class DecontaminationFilter(BaseFilter):
         self._index: Decontaminator | None = None
         self.records: list[dict] = []
         self.scanned: dict[str, int] = {}
+        #: a build's parallel scan results (`proofpile.decontam.scan.ScanResults`): look documents up there
+        #: instead of scanning them here
+        self.scan = None
 
     @property
     def index(self) -> Decontaminator:
@@ -482,28 +485,40 @@ class DecontaminationFilter(BaseFilter):
                                                          **self.options)
         return self._index
 
-    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+    def match_rows(self, batch: list[Document]) -> list[list[dict]]:
+        """The scan itself, shared by this filter and the build's parallel `DecontaminationScan`: per document,
+        its report records (one per benchmark item it holds, empty when clean)."""
         suspects = set(self.index.suspects([d.text for d in batch]))
-        return [self._decide(d, i in suspects) for i, d in enumerate(batch)]
+        return [self._rows(d) if i in suspects else [] for i, d in enumerate(batch)]
 
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        return self._decide(doc, True)
-
-    def _decide(self, doc: Document, suspect: bool) -> bool | tuple[bool, str]:
+    def _rows(self, doc: Document) -> list[dict]:
         subset = str(doc.metadata.get("subset", ""))
-        self.scanned[subset] = self.scanned.get(subset, 0) + 1
-        found = self.index.matches_with_context(doc.text) if suspect else []
-        if not found:
-            return True
-        for match, (ent, epos, length) in found:
-            self.stat_update(f"contaminated_{match.benchmark}")
+        rows = []
+        for match, (ent, epos, length) in self.index.matches_with_context(doc.text):
             entry = self.index.entries[ent]
-            self.records.append({
+            rows.append({
                 "doc_id": doc.id, "subset": subset, "benchmark": match.benchmark, "item_id": match.item_id,
                 "field": match.field, "ngrams": match.ngrams, "start": match.start, "end": match.end,
                 "doc_snippet": _snippet(doc.text, match.start, match.end),
                 "item_snippet": entry.text[:300], "ngram": self.index.entry_tokens(entry, epos, length),
             })
+        return rows
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        found = self.scan.rows_for(batch) if self.scan is not None else self.match_rows(batch)
+        return [self._decide(d, rows) for d, rows in zip(batch, found)]
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        return self._decide(doc, self.scan.rows_for([doc])[0] if self.scan is not None else self._rows(doc))
+
+    def _decide(self, doc: Document, rows: list[dict]) -> bool | tuple[bool, str]:
+        subset = str(doc.metadata.get("subset", ""))
+        self.scanned[subset] = self.scanned.get(subset, 0) + 1
+        if not rows:
+            return True
+        for row in rows:
+            self.stat_update(f"contaminated_{row['benchmark']}")
+            self.records.append(row)
         if self.report_only:
             return True
         return False, "contaminated"
