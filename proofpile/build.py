@@ -17,7 +17,6 @@ Everything a build writes stays under `--out`.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from proofpile import manifest as mf
 from proofpile.logs import quiet_datatrove
 from proofpile.recipes import Recipe, RecipeError, Sources, dump
 from proofpile.shard_io import RankWriter, ShardReader, ShardWriter, rank_files
-from proofpile.shards import remove_stale
+from proofpile.shards import clear_subsets
 from proofpile.source_plans import PLANNERS, SourcePlan
 from proofpile.split import SplitTagger
 from proofpile.stages import final_steps, task_steps
@@ -211,10 +210,7 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
 
     finalize_logs = logs / "finalize"
     if not (finalize_logs / "completions" / "00000").is_file():
-        for subset in r.subsets:  # an interrupted finalize: its shards are rewritten from the task files
-            if (plan.out / "data" / subset).is_dir():
-                shutil.rmtree(plan.out / "data" / subset)
-        remove_stale(plan.out)
+        clear_subsets(plan.out, r.subsets)  # an interrupted finalize: redone from the task files
     reader = ShardReader(task_files)
     if r.stages.near_dedup.enabled:  # signatures, buckets and clusters first; the reader then skips duplicates
         from proofpile.dedup.near import build_stage_reader

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -147,7 +148,7 @@ class ShardSet:
         self.row_group_rows = row_group_rows
         self.row_group_bytes = row_group_bytes
         self.of_total = of_total
-        self._pending: list[_OpenShard] = []
+        self._pending: list[tuple[_OpenShard, tuple[Path, str]]] = []
         self.compression = None if compression == "none" else compression
         self.compression_level = compression_level if self.compression in ("zstd", "gzip") else None
         self._open: dict[tuple[Path, str], _OpenShard] = {}
@@ -197,7 +198,7 @@ class ShardSet:
         with _writing(str(shard.path) + TMP_SUFFIX):
             shard.writer.close()
         if self.of_total:
-            self._pending.append(shard)
+            self._pending.append((shard, (directory, key)))
             return
         with _writing(shard.path):
             os.replace(str(shard.path) + TMP_SUFFIX, shard.path)
@@ -216,14 +217,11 @@ class ShardSet:
     def close(self) -> None:
         for directory, key in sorted(self._open, key=lambda k: (str(k[0]), k[1])):
             self._close(directory, key)
-        totals: dict[Path, int] = {}
-        for shard in self._pending:
-            prefix = shard.path.with_name(shard.path.name[: -len("-00000.parquet")])
-            totals[prefix] = totals.get(prefix, 0) + 1
-        for shard in self._pending:  # every file is complete before any gets its final name
-            prefix = shard.path.with_name(shard.path.name[: -len("-00000.parquet")])
-            final = shard.path.with_name(f"{shard.path.name[: -len('.parquet')]}-of-{totals[prefix]:05d}.parquet")
-            os.replace(str(shard.path) + TMP_SUFFIX, final)
+        for shard, started in self._pending:  # every file is complete before any gets its final name
+            total = self._counters[started]  # shards started under this key, now all closed
+            final = shard.path.with_name(f"{shard.path.name[: -len('.parquet')]}-of-{total:05d}.parquet")
+            with _writing(final):
+                os.replace(str(shard.path) + TMP_SUFFIX, final)
             self.finished.append((final, shard.n_rows))
         self._pending.clear()
 
@@ -233,3 +231,12 @@ def remove_stale(directory: Path) -> None:
     if directory.is_dir():
         for p in directory.rglob(f"*{TMP_SUFFIX}"):
             p.unlink()
+
+
+def clear_subsets(out: Path, subsets: list[str]) -> None:
+    """Before an interrupted final write is redone: its shards are rewritten from scratch, so those of these
+    subsets that it did finish go too (their `-of-` totals and contents may differ), and every .tmp file."""
+    for subset in subsets:
+        if (out / "data" / subset).is_dir():
+            shutil.rmtree(out / "data" / subset)
+    remove_stale(out)

@@ -19,7 +19,6 @@ only on the inputs and parameters, never on `--workers`.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -295,7 +294,7 @@ def near_dedup(
     from proofpile.build import _execute
     from proofpile.logs import quiet_datatrove
     from proofpile.shard_io import ShardWriter
-    from proofpile.shards import remove_stale
+    from proofpile.shards import clear_subsets
 
     quiet_datatrove()
     out = Path(out).resolve()
@@ -319,10 +318,7 @@ def near_dedup(
     subsets = sorted({s or "unknown" for f in files
                       for s in pq.read_table(f, columns=["subset"]).column("subset").unique().to_pylist()})
     if not (write_logs / "completions" / "00000").is_file():
-        for s in subsets:
-            if (out / "data" / s).is_dir():
-                shutil.rmtree(out / "data" / s)
-        remove_stale(out)
+        clear_subsets(out, subsets)
     writer = ShardWriter(str(out), lang_subsets=_subsets_split_by_lang(files))
     _execute([NearDupShardReader([str(f) for f in files], str(removed)), writer], 1, 1,
              write_logs, "near-dedup: write", progress)
