@@ -53,6 +53,8 @@ class LatexClean(_Model):
     expand_macros: bool = True
     max_macro_depth: int = Field(12, gt=0)
     max_expansions: int = Field(100_000, gt=0)
+    max_inline_bytes: int = Field(32 * 2**20, gt=0, description="characters of \\input files inlined per paper")
+    max_inlines: int = Field(5_000, gt=0, description="files inlined per paper, repeats counted")
 
 
 class ArxivSource(_Model):

@@ -24,6 +24,9 @@ from datatrove.pipeline.base import PipelineStep
 from proofpile.extract.latex_flatten import (
     _BEGIN_DOC,
     _END_DOC,
+    MAX_INLINE_BYTES,
+    MAX_INLINES,
+    META_LIST_CAP,
     Project,
     find_main,
     flatten,
@@ -65,6 +68,8 @@ class CleanOptions:
     max_macro_depth: int = 12
     max_expansions: int = 100_000
     max_growth: float = 2.0
+    max_inline_bytes: int = MAX_INLINE_BYTES  # characters of included files inlined into one paper, in all
+    max_inlines: int = MAX_INLINES  # files inlined into one paper, repeats counted
 
 
 @dataclass
@@ -226,7 +231,7 @@ def clean_document(flat_text: str, macro_sources: str = "", options: CleanOption
         stats = ExpandStats()
         text, stats = expand(text, macros, options.max_macro_depth, options.max_expansions, options.max_growth, stats)
         meta["macros_expanded"] = sum(stats.expanded.values())
-        meta["macros_used"] = sorted(stats.expanded)
+        _put_list(meta, "macros_used", sorted(stats.expanded))
         if stats.depth_exceeded:
             meta["macro_depth_exceeded"] = stats.depth_exceeded
         if stats.budget_exhausted:
@@ -302,20 +307,34 @@ def clean_project(files: dict[str, bytes] | dict[str, str], options: CleanOption
         return Cleaned("", meta, "no_main_file")
     meta["main_file"] = choice.main
     if choice.ambiguous:
-        meta["main_ambiguous"] = choice.candidates
-    flat = flatten(project, choice.main, inline_bbl=options.inline_bbl)
-    meta["files_inlined"] = flat.inlined
+        _put_list(meta, "main_ambiguous", choice.candidates)
+    flat = flatten(project, choice.main, inline_bbl=options.inline_bbl, max_inline_bytes=options.max_inline_bytes,
+                   max_inlines=options.max_inlines)
+    _put_list(meta, "files_inlined", flat.inlined.items, flat.inlined.total)
     if flat.missing:
-        meta["files_missing"] = flat.missing
+        _put_list(meta, "files_missing", flat.missing.items, flat.missing.total)
     if flat.cycles:
-        meta["include_cycles"] = flat.cycles
+        _put_list(meta, "include_cycles", flat.cycles.items, flat.cycles.total)
     if flat.packages:
-        meta["packages_read"] = flat.packages
+        _put_list(meta, "packages_read", flat.packages)
+    if flat.truncated:
+        meta["inline_budget_exhausted"] = True
     text, cmeta = clean_document(flat.text, flat.package_text, options)
     meta.update(cmeta)
     if not text.strip():
         return Cleaned("", meta, "empty_after_clean")
     return Cleaned(text, meta)
+
+
+def _put_list(meta: dict[str, Any], key: str, items: list[str], total: int | None = None) -> None:
+    """A per-paper list, at most META_LIST_CAP long, with `<key>_total` when more were met than are listed.
+
+    Metadata is stored with every row: a hostile paper must not turn it into megabytes.
+    """
+    total = len(items) if total is None else total
+    meta[key] = list(items[:META_LIST_CAP])
+    if total > len(meta[key]):
+        meta[f"{key}_total"] = total
 
 
 class LatexCleaner(PipelineStep):
@@ -330,13 +349,15 @@ class LatexCleaner(PipelineStep):
     name = "latex cleaner"
 
     def __init__(self, mode: Mode = "proofpile", keep_appendix: bool = True, inline_bbl: bool = False,
-                 expand_macros: bool = True, max_macro_depth: int = 12, max_expansions: int = 100_000):
+                 expand_macros: bool = True, max_macro_depth: int = 12, max_expansions: int = 100_000,
+                 max_inline_bytes: int = MAX_INLINE_BYTES, max_inlines: int = MAX_INLINES):
         super().__init__()
         if mode not in ("proofpile", "redpajama"):
             raise ValueError(f"unknown LaTeX cleaner mode {mode!r}; expected 'proofpile' or 'redpajama'")
         self.options = CleanOptions(mode=mode, keep_appendix=keep_appendix, inline_bbl=inline_bbl,
                                     expand_macros=expand_macros, max_macro_depth=max_macro_depth,
-                                    max_expansions=max_expansions)
+                                    max_expansions=max_expansions, max_inline_bytes=max_inline_bytes,
+                                    max_inlines=max_inlines)
 
     def clean(self, doc: Document) -> Cleaned:
         files = {m.id: m.media_bytes for m in doc.media if m.media_bytes is not None}
@@ -360,7 +381,7 @@ class LatexCleaner(PipelineStep):
             doc.metadata.update(result.meta)
             doc.metadata["cleaner"] = self.options.mode
             for flag in ("decode_fallback", "files_missing", "include_cycles", "main_ambiguous",
-                         "macro_depth_exceeded", "macro_budget_exhausted"):
+                         "macro_depth_exceeded", "macro_budget_exhausted", "inline_budget_exhausted"):
                 if flag in result.meta:
                     self.stat_update(f"flag_{flag}")
             self.stat_update("documents")

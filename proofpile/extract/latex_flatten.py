@@ -344,46 +344,98 @@ def _reach(project: Project, start: str, macros: dict[str, list[str]]) -> set[st
 
 
 # ---------------------------------------------------------------------------------------------------------- flatten
+#: how many distinct names a per-paper list in the metadata keeps; the total is recorded beside it
+META_LIST_CAP = 200
+#: an inlining budget: a few hundred bytes of `\\input` fan-out (each file including the next three times,
+#: twenty levels deep) otherwise asks for 3^20 copies. Real papers stay far below both.
+MAX_INLINE_BYTES = 32 * 2**20
+MAX_INLINES = 5_000
+
+
+@dataclass
+class NameList:
+    """The first `META_LIST_CAP` distinct names in the order met, and how many were met in all."""
+
+    items: list[str] = field(default_factory=list)
+    total: int = 0
+    _seen: set[str] = field(default_factory=set, repr=False)
+
+    def add(self, name: str) -> None:
+        self.total += 1
+        if name not in self._seen and len(self.items) < META_LIST_CAP:
+            self._seen.add(name)
+            self.items.append(name)
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._seen
+
+    def __eq__(self, other) -> bool:
+        return list(self.items) == list(other) if isinstance(other, (list, NameList)) else NotImplemented
+
+
 @dataclass
 class Flat:
     text: str  # the whole document, comments stripped and includes inlined
     main: str
-    inlined: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    cycles: list[str] = field(default_factory=list)
+    inlined: NameList = field(default_factory=NameList)
+    missing: NameList = field(default_factory=NameList)
+    cycles: NameList = field(default_factory=NameList)
     packages: list[str] = field(default_factory=list)  # local .sty files, read for their macros only
     package_text: str = ""
-    truncated: bool = False
+    truncated: bool = False  # the inlining budget ran out: includes past that point were left out
 
 
 def flatten(project: Project, main: str, inline_bbl: bool = False, max_depth: int = 20,
-            max_chars: int = 50_000_000) -> Flat:
-    """Inline every resolvable include of ``main`` recursively; a file already on the include stack is a cycle."""
+            max_inline_bytes: int = MAX_INLINE_BYTES, max_inlines: int = MAX_INLINES) -> Flat:
+    """Inline every resolvable include of ``main`` recursively; a file already on the include stack is a cycle.
+
+    Inlining stops for good once ``max_inlines`` files or ``max_inline_bytes`` characters have been inlined
+    (`truncated`); the text up to there is kept, so cost and output grow at most linearly with the budget.
+    """
     flat = Flat(text="", main=main)
     macros = project.simple_macros()
     main_dir = posixpath.dirname(main)
-    budget = [max_chars]
+    budget = [max_inline_bytes, max_inlines]
+    found: dict[tuple[str, bool], tuple[str, list[_Include]]] = {}  # a file included N times is scanned once
+
+    def includes(path: str, body_only: bool) -> tuple[str, list[_Include]]:
+        if (path, body_only) not in found:
+            text = project.stripped(path)
+            if body_only:
+                body = _document_body(text)
+                text = body if body is not None else text
+            found[path, body_only] = text, _includes(project, path, text, main_dir, macros)
+        return found[path, body_only]
+
+    def spend(path: str) -> bool:
+        size = len(project.files[path])
+        if flat.truncated or budget[0] < size or budget[1] < 1:
+            flat.truncated = True
+            return False
+        budget[0] -= size
+        budget[1] -= 1
+        return True
 
     def inline(path: str, stack: tuple[str, ...], body_only: bool) -> str:
-        text = project.stripped(path)
-        if body_only:
-            body = _document_body(text)
-            text = body if body is not None else text
+        text, incs = includes(path, body_only)
         pieces, pos = [], 0
-        for inc in _includes(project, path, text, main_dir, macros):
+        for inc in incs:
             pieces.append(text[pos : inc.start])
             pos = inc.end
             if inc.target is None:
-                flat.missing.append(inc.ref)
+                flat.missing.add(inc.ref)
             elif inc.target in stack or len(stack) >= max_depth:
-                flat.cycles.append(inc.target)
+                flat.cycles.add(inc.target)
             elif not inc.target.lower().endswith(TEX_SUFFIXES) and inc.target.lower().endswith((".sty", ".cls")):
                 _read_package(inc.target)
-            elif budget[0] - len(project.files[inc.target]) < 0:
-                flat.truncated = True
-            else:
-                budget[0] -= len(project.files[inc.target])
-                flat.inlined.append(inc.target)
+            elif spend(inc.target):
+                flat.inlined.add(inc.target)
                 child = project.stripped(inc.target)
                 sub = inc.kind in ("subfile",) or inc.kind in project.include_like
                 body_only = sub and bool(_DOCCLASS.search(child)) and "subfiles" in _DOCCLASS.search(child)["cls"]
@@ -392,7 +444,7 @@ def flatten(project: Project, main: str, inline_bbl: bool = False, max_depth: in
         return "".join(pieces)
 
     def _read_package(path: str) -> None:
-        if path not in flat.packages:
+        if path not in flat.packages and spend(path):
             flat.packages.append(path)
             flat.package_text += inline(path, (path,), False) + "\n"
 
@@ -402,9 +454,9 @@ def flatten(project: Project, main: str, inline_bbl: bool = False, max_depth: in
     if dc and dc["cls"].strip() == "subfiles" and dc["opt"]:
         parent = project.resolve(dc["opt"], [main_dir], (".tex", ""))
         if parent is None:
-            flat.missing.append(dc["opt"])
-        else:
-            flat.inlined.append(parent)
+            flat.missing.add(dc["opt"])
+        elif spend(parent):
+            flat.inlined.add(parent)
             ptext = inline(parent, (main, parent), False)
             b = _BEGIN_DOC.search(ptext)
             body = _document_body(text)
@@ -420,9 +472,9 @@ def flatten(project: Project, main: str, inline_bbl: bool = False, max_depth: in
         def bbl(m: re.Match) -> str:
             arg = m.group(0)[m.group(0).index("{") + 1 : -1].split(",")[0].strip()
             target = project.resolve(stem + ".bbl", [""], ("",)) or project.resolve(arg, [main_dir], (".bbl",))
-            if target is None:
+            if target is None or not spend(target):
                 return m.group(0)
-            flat.inlined.append(target)
+            flat.inlined.add(target)
             return project.stripped(target)
 
         text = _BIBLIOGRAPHY.sub(bbl, text)

@@ -49,14 +49,81 @@ def resolve_model(model: str) -> Path:
 
 # What LaTeX source is made of besides prose: comments, math, command names, braces. Left in, they pull
 # fastText towards "en" for any language (command names are English) and cost time on long sources.
-_LATEX_NOISE = re.compile(
+#
+# Math is `$$...$$`, `$...$`, `\\[...\\]`, `\\(...\\)` and the display environments, each matched to the FIRST
+# closer after its opener. One regex with lazy `.*?` spans says exactly that, but re-scans to the end of the
+# text from every opener that is never closed: quadratic (13 s for 80 KB of `\\[`). `strip_latex_noise` gives
+# the same matches in one pass: a regex finds the next token, and each math opener's closer is looked up with
+# `str.find`, remembered per closer kind, so no stretch of text is searched twice.
+_ENVS = r"(?:equation|align|gather|multline|eqnarray)"
+_MATH_ENV_OPEN = r"begin\{" + _ENVS + r"\*?\}"
+# what is not math, in the order the alternatives are tried; a backslash that opens math is left to _TOKEN
+_OTHER = (
     r"(?<!\\)%[^\n]*"  # comments
-    r"|\$\$.*?\$\$|\$[^$]*\$|\\\[.*?\\\]|\\\(.*?\\\)"  # inline and display math
-    r"|\\begin\{(equation|align|gather|multline|eqnarray)\*?\}.*?\\end\{\1\*?\}"  # math environments
-    r"|\\[a-zA-Z@]+\*?"  # command names
-    r"|[{}\[\]&_^~\\]",
-    re.S,
+    r"|\\(?!" + _MATH_ENV_OPEN + r")[a-zA-Z@]+\*?"  # command names
+    r"|[{}\[\]&_^~]|\\(?![\[(]|" + _MATH_ENV_OPEN + r")"  # markup characters
 )
+_OTHER_ONE = re.compile(_OTHER)
+_TOKEN = re.compile(
+    r"(?P<other>(?:" + _OTHER + r")+)"  # a run of non-math tokens, replaced one by one below
+    r"|(?P<dd>\$\$)|(?P<d>\$[^$]*\$)|(?P<brack>\\\[)|(?P<paren>\\\()"
+    r"|(?P<env>\\begin\{(?P<name>" + _ENVS + r")\*?\})"
+)
+_CLOSERS = {"dd": "$$", "brack": "\\]", "paren": "\\)"}
+# an opener with no closer after it is read as what it is without the math: `$$` as an empty `$$`, `\\[` and
+# `\\(` as a lone backslash, `\\begin{equation}` as the command `\\begin`
+_UNCLOSED_LEN = {"dd": 2, "brack": 1, "paren": 1, "env": len("\\begin")}
+
+
+class _FirstCloser:
+    """First index >= a start at which a closer occurs; starts only grow, so each answer is reused until passed."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.memo: dict[str, tuple[int, int, int]] = {}  # key -> (searched from, closer start or -1, closer end)
+
+    def find(self, key: str, start: int) -> int:
+        """End of the first closer at or after ``start``, or -1."""
+        hit = self.memo.get(key)
+        if hit is not None and hit[0] <= start and (hit[1] < 0 or hit[1] >= start):
+            return hit[2]
+        if key.startswith("\\end"):
+            m = re.compile(re.escape(key) + r"\*?\}").search(self.text, start)
+            found = (start, m.start(), m.end()) if m else (start, -1, -1)
+        else:
+            i = self.text.find(key, start)
+            found = (start, i, i + len(key) if i >= 0 else -1)
+        self.memo[key] = found
+        return found[2]
+
+
+def strip_latex_noise(text: str) -> str:
+    """Every comment, math span, command name and markup character of ``text`` replaced by one space."""
+    out: list[str] = []
+    closers = _FirstCloser(text)
+    pos = 0
+    while (m := _TOKEN.search(text, pos)) is not None:
+        start, kind = m.start(), m.lastgroup
+        if kind == "name":
+            kind = "env"
+        out.append(text[pos:start])
+        if kind == "other":
+            out.append(_OTHER_ONE.sub(" ", m.group()))
+            pos = m.end()
+            continue
+        if kind == "d":
+            end = m.end()
+        else:
+            key = "\\end{" + m.group("name") if kind == "env" else _CLOSERS[kind]
+            end = closers.find(key, m.end())
+            if end < 0:
+                end = start + _UNCLOSED_LEN[kind]
+        out.append(" ")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
 _SPACES = re.compile(r"\s+")
 #: language is settled long before this many characters; fastText's cost is linear in the text
 LID_PREFIX_CHARS = 20_000
@@ -66,7 +133,7 @@ def prose_for_lid(text: str, lang: str | None = None, max_chars: int = LID_PREFI
     """The part of a document worth showing a language identifier: for LaTeX, the prose without markup,
     from a bounded prefix (a 10 MB source costs the same as a 100 KB one)."""
     if lang == "tex":
-        text = _LATEX_NOISE.sub(" ", text[: max_chars * 4])
+        text = strip_latex_noise(text[: max_chars * 4])
     return _SPACES.sub(" ", text[:max_chars]).strip()
 
 
