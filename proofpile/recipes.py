@@ -63,6 +63,7 @@ class ArxivSource(_Model):
     eprint_url: str = "https://arxiv.org/e-print/{id}"
     request_interval: float = Field(3.0, ge=0.0, description="seconds between e-print requests")
     retries: int = Field(3, ge=0)
+    deadline: float = Field(300.0, gt=0, description="seconds per e-print request, first byte to last")
     ids_per_task: int = Field(100, gt=0)
     metadata: str | None = Field(None, description="OAI snapshot JSON lines (id, categories, license, versions)")
     categories: list[str] = Field(default_factory=list, description="globs, e.g. math.*; empty = all")
@@ -85,6 +86,8 @@ class CommonCrawlSource(_Model):
     max_body_bytes: int = Field(5 * 2**20, gt=0, description="larger HTTP bodies are skipped, counted")
     retries: int = Field(5, ge=0, description="reconnections in a row before a file is given up")
     timeout: float = Field(60.0, gt=0)
+    deadline: float = Field(3 * 3600.0, gt=0, description="seconds to read one WARC file over HTTP, resumes included")
+    max_file_bytes: int = Field(8 * 2**30, gt=0, description="bytes of one WARC file read over HTTP")
 
 
 class Sources(_Model):

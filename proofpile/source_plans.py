@@ -134,7 +134,7 @@ def plan_arxiv(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
 
         return ArxivReader(units, subset=recipe.subset, limits=limits, metadata=metadata,
                            categories=cfg.categories, licenses=cfg.licenses, eprint_url=cfg.eprint_url,
-                           request_interval=cfg.request_interval, retries=cfg.retries)
+                           request_interval=cfg.request_interval, retries=cfg.retries, deadline=cfg.deadline)
 
     kinds: dict[str, int] = {}
     for u in units:
@@ -178,8 +178,12 @@ def plan_commoncrawl(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | Non
     def make_reader(work: Path):
         from proofpile.sources.commoncrawl import CommonCrawlReader
 
+        from proofpile.sources.commoncrawl import allowed_schemes, paths_list_url
+
+        listed_by = None if cfg.files else paths_file or (cfg.crawl and paths_list_url(cfg.crawl, cfg.base_url))
         return CommonCrawlReader(files, crawl=cfg.crawl, subset=recipe.subset, max_body_bytes=cfg.max_body_bytes,
-                                 **http)
+                                 deadline=cfg.deadline, max_file_bytes=cfg.max_file_bytes,
+                                 only_schemes=allowed_schemes(listed_by), **http)
 
     describe = [f"commoncrawl: {len(files)} WARC files from {origin}", *(f"  {f}" for f in files[:10])]
     if len(files) > 10:

@@ -14,6 +14,7 @@ into clean text to `proofpile.extract.latex.LatexCleaner`, so the same papers ca
 from __future__ import annotations
 
 import fnmatch
+import http.client
 import io
 import json
 import posixpath
@@ -277,11 +278,17 @@ def matches(values: list[str], globs: list[str]) -> bool:
 
 # ---------------------------------------------------------------------------------------------------- HTTP
 class PoliteFetcher:
-    """GETs with a minimum interval between requests and retries with backoff (arXiv asks for one every 3 s)."""
+    """GETs with a minimum interval between requests and retries with backoff (arXiv asks for one every 3 s).
+
+    Each request is bounded whatever the server does: at most ``max_bytes`` of body (streamed and stopped past
+    it, whatever Content-Length claims) and ``deadline`` seconds from its start to its last byte.
+    """
 
     def __init__(self, interval: float = 3.0, retries: int = 3, timeout: float = 60.0,
-                 user_agent: str = "proofpile (https://github.com/proofpile)"):
+                 user_agent: str = "proofpile (https://github.com/proofpile)", deadline: float = 300.0,
+                 max_bytes: int = Limits.max_paper_bytes):
         self.interval, self.retries, self.timeout, self.user_agent = interval, retries, timeout, user_agent
+        self.deadline, self.max_bytes = deadline, max_bytes
         self._last = 0.0
 
     def _wait(self, seconds: float) -> None:
@@ -292,13 +299,19 @@ class PoliteFetcher:
 
     def get(self, url: str) -> tuple[bytes | None, str | None]:
         """(body, None) or (None, reason)."""
+        from proofpile.sources import http_limits
+
+        if not http_limits.is_http_url(url):
+            return None, "not_http_url"
         reason = "http_error"
         for attempt in range(self.retries + 1):
             self._wait(self.interval if attempt == 0 else self.interval * 2**attempt)
             req = urllib.request.Request(url, headers={"User-Agent": self.user_agent})
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    return resp.read(), None
+                with http_limits.open_url(req, self.timeout, time.monotonic() + self.deadline) as (resp, watch):
+                    return http_limits.read_capped(resp, self.max_bytes, watch, url), None
+            except (http_limits.DeadlineExceeded, http_limits.TooLarge) as e:
+                return None, e.reason  # retrying would cost as much again
             except urllib.error.HTTPError as e:
                 reason = f"http_{e.code}"
                 if e.code not in (429, 500, 502, 503, 504):
@@ -306,9 +319,17 @@ class PoliteFetcher:
                 retry_after = e.headers.get("Retry-After", "") if e.headers else ""
                 if retry_after.isdigit():
                     self._wait(min(float(retry_after), 600.0))
-            except (urllib.error.URLError, TimeoutError, ConnectionError):
+            except (urllib.error.URLError, OSError, http.client.HTTPException):
                 reason = "http_unreachable"
         return None, reason
+
+
+def _same_site(url: str, template: str) -> bool:
+    """An id cannot move a request to another scheme or host than the e-print URL template names."""
+    from urllib.parse import urlsplit
+
+    a, b = urlsplit(url), urlsplit(template.replace("{id}", "0"))
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
 
 # ---------------------------------------------------------------------------------------------------- units
@@ -382,7 +403,7 @@ class ArxivReader(PipelineStep):
     def __init__(self, units: list[Unit], subset: str = "arxiv", limits: Limits = Limits(),
                  metadata: str | None = None, categories: list[str] | None = None,
                  licenses: list[str] | None = None, eprint_url: str = "https://arxiv.org/e-print/{id}",
-                 request_interval: float = 3.0, retries: int = 3, timeout: float = 60.0):
+                 request_interval: float = 3.0, retries: int = 3, timeout: float = 60.0, deadline: float = 300.0):
         super().__init__()
         self.units = list(units)
         self.subset, self.limits = subset, limits
@@ -392,6 +413,7 @@ class ArxivReader(PipelineStep):
             raise ValueError("filtering arXiv by category or license needs the OAI metadata file (metadata=)")
         self.eprint_url = eprint_url
         self.request_interval, self.retries, self.timeout = request_interval, retries, timeout
+        self.deadline = deadline  # seconds per e-print request, first byte to last
 
     # -- where the bytes come from
     def _papers(self, unit: Unit) -> Iterator[tuple[str, str, bytes | None, str | None]]:
@@ -402,10 +424,11 @@ class ArxivReader(PipelineStep):
         elif unit.kind == "bulk":
             yield from self._bulk(unit.path)
         elif unit.kind == "ids":
-            fetcher = PoliteFetcher(self.request_interval, self.retries, self.timeout)
+            fetcher = PoliteFetcher(self.request_interval, self.retries, self.timeout, deadline=self.deadline,
+                                    max_bytes=self.limits.max_paper_bytes)
             for aid in unit.ids:
                 url = self.eprint_url.format(id=aid)
-                body, reason = fetcher.get(url)
+                body, reason = fetcher.get(url) if _same_site(url, self.eprint_url) else (None, "bad_id")
                 yield aid, url, body, reason
         else:  # an unpacked paper directory: read as if it were a tar of it
             yield from self._directory(Path(unit.path))

@@ -24,7 +24,9 @@ import io
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -33,6 +35,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from proofpile.documents import SOURCE, SUBSET, URL, printable, stable_id
+from proofpile.sources import http_limits
 
 DEFAULT_BASE_URL = "https://data.commoncrawl.org/"
 CRAWL_ID = re.compile(r"CC-MAIN-\d{4}-\d{2}")
@@ -41,6 +44,11 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 DEFAULT_MAX_BODY_BYTES = 5 * 2**20
 _USER_AGENT = "proofpile (+https://github.com/proofpile; Common Crawl WARC reader)"
 _READ_BLOCK = 1 << 20
+#: a whole WARC file over HTTP: Common Crawl's are ~1 GB, so hours and 8 GiB are far from a real one
+DEFAULT_DEADLINE = 3 * 3600.0
+DEFAULT_MAX_FILE_BYTES = 8 * 2**30
+#: a crawl's warc.paths.gz is ~2 MB (~13 MB unpacked)
+MAX_PATHS_LIST_BYTES = 256 * 2**20
 
 
 class WarcListError(RuntimeError):
@@ -64,7 +72,8 @@ class ResumableHTTPStream(io.RawIOBase):
     Range (200 instead of 206) is handled by discarding the bytes already delivered.
     """
 
-    def __init__(self, url: str, retries: int = 5, timeout: float = 60.0, backoff: float = 1.0):
+    def __init__(self, url: str, retries: int = 5, timeout: float = 60.0, backoff: float = 1.0,
+                 deadline: float = DEFAULT_DEADLINE, max_bytes: int = DEFAULT_MAX_FILE_BYTES):
         super().__init__()
         self.url = url
         self.retries = retries
@@ -75,6 +84,12 @@ class ResumableHTTPStream(io.RawIOBase):
         self.resumes = 0  # reconnections after the first byte had arrived
         self.retried = 0  # failed attempts of any kind
         self._response: http.client.HTTPResponse | None = None
+        # the whole file, resumes included, within `deadline` seconds and `max_bytes` bytes: a server that
+        # drips a byte at a time or never stops sending cannot hold a task forever
+        self.deadline, self.max_bytes = deadline, max_bytes
+        self._deadline_at: float | None = None
+        self._watch = None
+        self.limit_hit: str | None = None  # "deadline" or "too_large" once a limit stopped the read
 
     def readable(self) -> bool:
         return True
@@ -83,7 +98,10 @@ class ResumableHTTPStream(io.RawIOBase):
         headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
         if self.pos:
             headers["Range"] = f"bytes={self.pos}-"
-        response = urllib.request.urlopen(urllib.request.Request(self.url, headers=headers), timeout=self.timeout)
+        if self._deadline_at is None:
+            self._deadline_at = time.monotonic() + self.deadline
+        response, self._watch = http_limits.urlopen_bounded(urllib.request.Request(self.url, headers=headers),
+                                                            self.timeout, self._deadline_at)
         if self.pos and response.status == 206:
             start, total = _content_range(response.headers.get("Content-Range"))
             if start != self.pos:
@@ -93,6 +111,9 @@ class ResumableHTTPStream(io.RawIOBase):
         else:
             length = response.headers.get("Content-Length")
             self.size = int(length) if length and length.isdigit() else None
+            if self.size is not None and self.size > self.max_bytes:
+                response.close()
+                raise self._limit("too_large", f"Content-Length {self.size:,} is over {self.max_bytes:,} bytes")
             skip = self.pos  # the server ignored Range: drop what was already delivered
             while skip:
                 got = response.read(min(skip, _READ_BLOCK))
@@ -101,7 +122,14 @@ class ResumableHTTPStream(io.RawIOBase):
                 skip -= len(got)
         self._response = response
 
+    def _limit(self, which: str, what: str) -> OSError:
+        self.limit_hit = which
+        return (http_limits.DeadlineExceeded if which == "deadline" else http_limits.TooLarge)(f"{self.url}: {what}")
+
     def _drop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         if self._response is not None:
             try:
                 self._response.close()
@@ -116,17 +144,29 @@ class ResumableHTTPStream(io.RawIOBase):
                 if self._response is None:
                     self._connect()
                 n = self._response.readinto(buffer)
+                if self._watch is not None and self._watch.expired():
+                    raise self._limit("deadline", f"not read within {self.deadline:g} s (stopped at byte {self.pos})")
                 if n == 0 and len(buffer) and self.size is not None and self.pos < self.size:
                     raise http.client.IncompleteRead(b"", self.size - self.pos)
                 self.pos += n
+                if self.pos > self.max_bytes:
+                    raise self._limit("too_large", f"more than {self.max_bytes:,} bytes")
                 return n
+            except (http_limits.DeadlineExceeded, http_limits.TooLarge) as err:
+                self._drop()
+                self.limit_hit = self.limit_hit or ("deadline" if isinstance(err, http_limits.DeadlineExceeded)
+                                                    else "too_large")
+                raise
             except urllib.error.HTTPError as err:
                 self._drop()
                 if err.code < 500 and err.code not in (408, 429):
                     raise OSError(f"{self.url}: HTTP {err.code} {err.reason}") from None
                 failure = err
             except (OSError, http.client.HTTPException) as err:
+                expired = self._watch is not None and self._watch.expired()
                 self._drop()
+                if expired:  # the watchdog shut the socket: not a network failure worth a retry
+                    raise self._limit("deadline", f"not read within {self.deadline:g} s (stopped at byte {self.pos})")
                 failure = err
             failures += 1
             self.retried += 1
@@ -148,10 +188,13 @@ def _content_range(value: str | None) -> tuple[int | None, int | None]:
     return int(match.group(1)), (int(match.group(2)) if match.group(2) != "*" else None)
 
 
-def open_location(location: str, retries: int = 5, timeout: float = 60.0, backoff: float = 1.0) -> BinaryIO:
-    """A binary stream over a local path, an HTTP(S) URL (resumable) or any other fsspec URL."""
+def open_location(location: str, retries: int = 5, timeout: float = 60.0, backoff: float = 1.0,
+                  deadline: float = DEFAULT_DEADLINE, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> BinaryIO:
+    """A binary stream over a local path, an HTTP(S) URL (resumable, with a deadline and a size cap) or any
+    other fsspec URL."""
     if _is_http(location):
-        return io.BufferedReader(ResumableHTTPStream(location, retries, timeout, backoff), buffer_size=_READ_BLOCK)
+        return io.BufferedReader(ResumableHTTPStream(location, retries, timeout, backoff, deadline, max_bytes),
+                                 buffer_size=_READ_BLOCK)
     if "://" in location:
         import fsspec
 
@@ -166,31 +209,52 @@ def paths_list_url(crawl: str, base_url: str = DEFAULT_BASE_URL) -> str:
     return f"{base_url.rstrip('/')}/crawl-data/{crawl}/warc.paths.gz"
 
 
-def _resolve(line: str, base_url: str) -> str:
-    if "://" in line or line.startswith("/"):
-        return line
+def _resolve(line: str, base_url: str, remote: bool = False) -> str:
+    if "://" in line or (line.startswith("/") and not remote):
+        return line  # a remote list's `/path` is a path on its base URL, never a local file
     return f"{base_url.rstrip('/')}/{line.lstrip('/')}"
+
+
+def allowed_schemes(list_location: str | None) -> tuple[str, ...] | None:
+    """The schemes a WARC list at ``list_location`` may name: http(s) only for a list a server sent.
+
+    A local list is the user's own and may name anything; a remote one must not make a task read a local file
+    (`/dev/zero`, `file:///...`) or another scheme.
+    """
+    return ("http", "https") if list_location and _is_http(list_location) else None
 
 
 def read_paths_list(location: str, base_url: str = DEFAULT_BASE_URL, retries: int = 5, timeout: float = 60.0,
                     backoff: float = 1.0) -> list[str]:
-    """WARC locations listed in a `warc.paths(.gz)` file: one per line, relative to `base_url` unless absolute."""
+    """WARC locations listed in a `warc.paths(.gz)` file: one per line, relative to `base_url` unless absolute.
+
+    The list itself is read up to `MAX_PATHS_LIST_BYTES` (a crawl's is a few MB); a remote list's entries are
+    resolved on `base_url`, and those of another scheme are refused where they are read (`allowed_schemes`).
+    """
     try:
-        with open_location(location, retries, timeout, backoff) as f:
-            raw = f.read()
+        with open_location(location, retries, timeout, backoff, max_bytes=MAX_PATHS_LIST_BYTES) as f:
+            raw = f.read(MAX_PATHS_LIST_BYTES + 1)
     except (OSError, ValueError) as err:
         raise WarcListError(f"{location}: cannot read the WARC paths list: {err}") from None
+    if len(raw) > MAX_PATHS_LIST_BYTES:
+        raise WarcListError(f"{location}: WARC paths list over {MAX_PATHS_LIST_BYTES:,} bytes; refused")
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
+            d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            raw = d.decompress(raw, MAX_PATHS_LIST_BYTES + 1)
+            if len(raw) > MAX_PATHS_LIST_BYTES:
+                raise WarcListError(f"{location}: WARC paths list over {MAX_PATHS_LIST_BYTES:,} bytes unpacked; refused")
+            if not d.eof:
+                raise EOFError("compressed data ended before the end-of-stream marker")
+        except (zlib.error, EOFError) as err:
             raise WarcListError(f"{location}: damaged gzip: {err}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise WarcListError(f"{location}: not a text list of WARC paths") from None
     lines = [ln.strip() for ln in text.splitlines()]
-    return [_resolve(ln, base_url) for ln in lines if ln and not ln.startswith("#")]
+    remote = allowed_schemes(location) is not None
+    return [_resolve(ln, base_url, remote) for ln in lines if ln and not ln.startswith("#")]
 
 
 def list_warc_files(files: list[str] = (), paths_file: str | None = None, crawl: str | None = None,
@@ -325,6 +389,9 @@ class CommonCrawlReader(PipelineStep):
         timeout: float = 60.0,
         backoff: float = 1.0,
         limit: int = -1,
+        deadline: float = DEFAULT_DEADLINE,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        only_schemes: tuple[str, ...] | None = None,
     ):
         super().__init__()
         self.files = [str(f) for f in files]
@@ -335,6 +402,9 @@ class CommonCrawlReader(PipelineStep):
         self.timeout = timeout
         self.backoff = backoff
         self.limit = limit
+        self.deadline, self.max_file_bytes = deadline, max_file_bytes  # per WARC file read over HTTP
+        # set when the files came from a remote list (`allowed_schemes`): anything else in it is refused
+        self.only_schemes = tuple(only_schemes) if only_schemes else None
 
     def _document(self, record, location: str, crawl: str) -> Document | None:
         """The page in `record`, or None with the reason counted; reads the record's body."""
@@ -398,6 +468,11 @@ class CommonCrawlReader(PipelineStep):
         from datatrove.utils.logging import logger
         from warcio.archiveiterator import ArchiveIterator
 
+        if self.only_schemes and urllib.parse.urlsplit(location).scheme.lower() not in self.only_schemes:
+            logger.warning(f"{printable(location)[:300]}: named by a remote WARC list but not an "
+                           f"{'/'.join(self.only_schemes)} URL; refused")
+            self.stat_update("file_refused_scheme")
+            return
         crawl = crawl_of(location, self.crawl)
         stream, n, pending = None, 0, None
         source, location = location, printable(location)  # opened by its real name, recorded by a printable one
@@ -405,7 +480,8 @@ class CommonCrawlReader(PipelineStep):
             logger.warning(f"{location}: file name is not UTF-8; recorded with \\x escapes")
             self.stat_update("file_name_not_utf8")
         try:
-            stream = open_location(source, self.retries, self.timeout, self.backoff)
+            stream = open_location(source, self.retries, self.timeout, self.backoff, self.deadline,
+                                   self.max_file_bytes)
             archive = ArchiveIterator(stream, check_digests=False)
             records = iter(archive)
             while True:
@@ -446,6 +522,8 @@ class CommonCrawlReader(PipelineStep):
             if isinstance(raw, ResumableHTTPStream):
                 self.stat_update("http_resumes", value=raw.resumes)
                 self.stat_update("http_retries", value=raw.retried)
+                if raw.limit_hit:  # "file_deadline" or "file_too_large": the file stopped there, counted
+                    self.stat_update(f"file_{raw.limit_hit}")
             if stream is not None:
                 stream.close()
 
