@@ -54,7 +54,8 @@ class _Watch:
         self._timer.daemon = True
         self._timer.start()
 
-    def add(self, conn: http.client.HTTPConnection) -> None:
+    def add(self, conn) -> None:
+        """A connection (its socket is looked up when the deadline passes) or a response being read."""
         with self._lock:
             self._conns.append(conn)
             fired = self.fired
@@ -72,8 +73,11 @@ class _Watch:
             self._shut(conn)
 
     @staticmethod
-    def _shut(conn: http.client.HTTPConnection) -> None:
-        sock = conn.sock
+    def _shut(conn) -> None:
+        if isinstance(conn, http.client.HTTPConnection):
+            sock = conn.sock
+        else:  # urllib drops the connection's socket once the headers are in; the response reads through this
+            sock = getattr(getattr(getattr(conn, "fp", None), "raw", None), "_sock", None)
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
@@ -126,7 +130,9 @@ def urlopen_bounded(req: urllib.request.Request | str, timeout: float, deadline:
     watch = _Watch(deadline)
     opener = urllib.request.build_opener(_Handler(watch), _HttpOnlyRedirects())
     try:
-        return opener.open(req, timeout=max(0.001, min(timeout, deadline - time.monotonic()))), watch
+        response = opener.open(req, timeout=max(0.001, min(timeout, deadline - time.monotonic())))
+        watch.add(response)
+        return response, watch
     except (OSError, http.client.HTTPException) as err:
         watch.cancel()
         if watch.expired() and not isinstance(err, urllib.error.HTTPError):
