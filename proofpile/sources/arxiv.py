@@ -329,7 +329,7 @@ def _same_site(url: str, template: str) -> bool:
     from urllib.parse import urlsplit
 
     a, b = urlsplit(url), urlsplit(template.replace("{id}", "0"))
-    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+    return not b.netloc or (a.scheme, a.netloc) == (b.scheme, b.netloc)  # a bare `{id}` template takes URLs
 
 
 # ---------------------------------------------------------------------------------------------------- units
@@ -510,7 +510,9 @@ class ArxivReader(PipelineStep):
         if up.skipped:
             from datatrove.utils.logging import logger
 
-            meta["members_skipped"] = [[m, r] for m, r in up.skipped]
+            meta["members_skipped"] = [[m, r] for m, r in up.skipped[:200]]  # the reasons are all counted
+            if len(up.skipped) > 200:
+                meta["members_skipped_total"] = len(up.skipped)
             reasons = ", ".join(sorted({r for _, r in up.skipped}))
             logger.warning(f"{origin}: {len(up.skipped)} members not read ({reasons}); the rest of the paper kept")
         media = [Media(id=p, type=MediaType.DOCUMENT, url=f"{origin}#{p}", media_bytes=b)

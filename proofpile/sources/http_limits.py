@@ -15,6 +15,7 @@ Nothing here retries; callers keep their own retry and politeness rules.
 from __future__ import annotations
 
 import http.client
+import io
 import socket
 import threading
 import time
@@ -156,7 +157,8 @@ def read_capped(response, cap: int, watch: _Watch, url: str = "") -> bytes:
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > cap:
         raise TooLarge(f"{url}: Content-Length {int(length):,} is over the cap of {cap:,} bytes")
-    parts, size = [], 0
+    body = io.BytesIO()  # its getvalue() hands over the buffer: no second copy of a body near the cap
+    size = 0
     while True:
         try:
             chunk = response.read1(READ_CHUNK)
@@ -173,5 +175,5 @@ def read_capped(response, cap: int, watch: _Watch, url: str = "") -> bytes:
         size += len(chunk)
         if size > cap:
             raise TooLarge(f"{url}: body over the cap of {cap:,} bytes")
-        parts.append(chunk)
-    return b"".join(parts)
+        body.write(chunk)
+    return body.getvalue()

@@ -106,3 +106,14 @@ def test_limits_are_recipe_settings():
     recipe, _ = load_recipe("arxiv", ["arxiv.deadline=2", "arxiv.clean.max_inlines=7"])
     assert recipe.sources.arxiv.deadline == 2 and recipe.sources.arxiv.clean.max_inlines == 7
     assert json.loads(json.dumps(recipe.sources.arxiv.clean.model_dump()))["max_inline_bytes"] == 32 * 2**20
+
+
+def test_eprint_urls_are_http_only_and_ids_stay_on_the_template_host():
+    """`file:///dev/zero` would be read by urllib forever; an id cannot take the request to another scheme."""
+    from proofpile.sources.arxiv import ArxivReader, PoliteFetcher, plan_units
+
+    assert PoliteFetcher(interval=0).get("file:///dev/zero") == (None, "not_http_url")
+    units, _ = plan_units([], ["zero"])
+    reader = ArxivReader(units, eprint_url="file:///dev/{id}", request_interval=0, retries=0)
+    assert list(reader.run(None, 0, 1)) == []
+    assert reader.stats.stats["skipped_not_http_url"].total == 1
