@@ -5,6 +5,7 @@
 Cases, each run in a fresh process (peak RSS from `wait4`, so it is that case's alone):
 - `\\input` fan-out bomb: main includes l1, each l<i> includes l<i+1> three times, 5..20 levels (a few hundred
   bytes asking for 3^levels inlines); `clean_project` as the arXiv cleaner calls it;
+- thousands of files that could each be the main file, all including one hub that includes thousands more;
 - unclosed math openers before language ID: 10..80 KB of `\\[` (and `\\(`) never closed; `prose_for_lid`;
 - e-print answers of 10 MB .. 1 GiB without Content-Length, streamed lazily by a real server on 127.0.0.1;
   `PoliteFetcher.get` as the arXiv reader calls it (cap: the default max_paper_bytes, 256 MiB);
@@ -41,6 +42,17 @@ def _bomb(levels: str) -> dict:
             "meta_bytes": len(json.dumps(cleaned.meta))}
 
 
+def _candidates(count: str) -> dict:
+    from proofpile.extract.latex import clean_project
+
+    n = int(count)
+    files = {f"c{i}.tex": "\\documentclass{article}\\begin{document}\\input{hub}\\end{document}" for i in range(n)}
+    files["hub.tex"] = "".join(f"\\input{{l{i}}}\n" for i in range(n))
+    files.update({f"l{i}.tex": f"w{i} " for i in range(n)})
+    cleaned = clean_project(files)
+    return {"text_chars": len(cleaned.text), "meta_bytes": len(json.dumps(cleaned.meta))}
+
+
 def _unclosed(arg: str) -> dict:
     from proofpile.filters.langid import prose_for_lid
 
@@ -59,7 +71,7 @@ def _fetch(url: str) -> dict:
     return {"body_bytes": len(body) if body is not None else 0, "reason": reason}
 
 
-CHILDREN = {"bomb": _bomb, "unclosed": _unclosed, "fetch": _fetch}
+CHILDREN = {"bomb": _bomb, "candidates": _candidates, "unclosed": _unclosed, "fetch": _fetch}
 
 
 # ------------------------------------------------------------------------------------------------ the parent
@@ -109,6 +121,9 @@ def main() -> None:
     for n in levels:
         r = measure("bomb", str(n), args.timeout, args.pythonpath)
         rows.append(("\\input bomb", f"{n} levels", r, f"text {r.get('text_chars', 0):,} ch, meta {r.get('meta_bytes', 0):,} B"))
+    for n in ([250, 500] if args.quick else [250, 500, 1000, 2000]):
+        r = measure("candidates", str(n), args.timeout, args.pythonpath)
+        rows.append(("main candidates", f"{n} files", r, f"meta {r.get('meta_bytes', 0):,} B"))
     for opener in ("\\[", "\\("):
         for kb in kbs:
             r = measure("unclosed", f"{opener}:{kb}", args.timeout, args.pythonpath)

@@ -128,11 +128,20 @@ class Project:
     _stripped: dict[str, str] = field(default_factory=dict, repr=False)
     _include_like: frozenset[str] | None = field(default=None, repr=False)
     _simple: dict[str, list[str]] | None = field(default=None, repr=False)
+    _targets: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False)
 
     def stripped(self, path: str) -> str:
         if path not in self._stripped:
             self._stripped[path] = strip_comments(self.files[path])
         return self._stripped[path]
+
+    def targets(self, path: str, main_dir: str, macros: dict[str, list[str]]) -> list[str]:
+        """The files ``path`` includes, resolved for a main file in ``main_dir``; each file is scanned once."""
+        key = (path, main_dir)
+        if key not in self._targets:
+            incs = _includes(self, path, self.stripped(path), main_dir, macros)
+            self._targets[key] = list(dict.fromkeys(inc.target for inc in incs if inc.target))
+        return self._targets[key]
 
     def tex_files(self) -> list[str]:
         return sorted(p for p in self.files if p.lower().endswith(TEX_SUFFIXES))
@@ -295,6 +304,9 @@ def _document_body(text: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------------------- main file
+#: candidates whose include graphs are compared; past this, the conventionally named and longest files
+MAX_MAIN_CANDIDATES = 64
+
 @dataclass
 class MainChoice:
     main: str | None
@@ -317,13 +329,23 @@ def find_main(project: Project) -> MainChoice:
     if len(cands) == 1:
         return MainChoice(cands[0], cands, False)
     macros = project.simple_macros()
-    reach = {c: _reach(project, c, macros) for c in cands}
-    roots = [c for c in cands if not any(c in reach[o] for o in cands if o != c)] or cands
     conventional = ("main.tex", "ms.tex", "paper.tex", "article.tex")
+    ranked = cands
+    if len(cands) > MAX_MAIN_CANDIDATES:  # real papers have a handful; thousands would make this quadratic
+        ranked = sorted(cands, key=lambda c: (posixpath.basename(c).lower() in conventional, len(project.files[c]), c),
+                        reverse=True)[:MAX_MAIN_CANDIDATES]
+    # what each candidate reaches is kept as two numbers, not as a set: a project of thousands of candidates
+    # that all include the same thousands of files would otherwise hold millions of entries
+    n_tex, included = {}, set()
+    cand_set = set(ranked)
+    for c in ranked:
+        reached = _reach(project, c, macros)
+        n_tex[c] = sum(1 for p in reached if p.lower().endswith(TEX_SUFFIXES))
+        included |= (reached & cand_set) - {c}
+    roots = [c for c in ranked if c not in included] or ranked
 
     def rank(c: str):
-        n_tex = sum(1 for p in reach[c] if p.lower().endswith(TEX_SUFFIXES))
-        return (n_tex, posixpath.basename(c).lower() in conventional, len(project.files[c]), c)
+        return (n_tex[c], posixpath.basename(c).lower() in conventional, len(project.files[c]), c)
 
     roots.sort(key=rank, reverse=True)
     best = roots[0]
@@ -336,10 +358,10 @@ def _reach(project: Project, start: str, macros: dict[str, list[str]]) -> set[st
     main_dir = posixpath.dirname(start)
     while todo:
         p = todo.pop()
-        for inc in _includes(project, p, project.stripped(p), main_dir, macros):
-            if inc.target and inc.target not in seen and inc.target != start:
-                seen.add(inc.target)
-                todo.append(inc.target)
+        for target in project.targets(p, main_dir, macros):
+            if target not in seen and target != start:
+                seen.add(target)
+                todo.append(target)
     return seen
 
 
