@@ -37,7 +37,7 @@ def resolve_model(model: str) -> Path:
         # write beside the target and rename, so concurrent workers never load a half-written file
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".")
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(model, timeout=60) as response:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(model) as response:
                 while chunk := response.read(1 << 20):
                     out.write(chunk)
             os.replace(tmp, target)
