@@ -106,6 +106,10 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds before a case is killed")
     args = ap.parse_args()
     if args.child:
+        import proofpile.extract.latex  # noqa: F401 - imported before the clock starts
+        import proofpile.filters.langid  # noqa: F401
+        import proofpile.sources.arxiv  # noqa: F401
+
         start = time.perf_counter()
         result = CHILDREN[args.child[0]](args.child[1])
         print(json.dumps({**result, "op_seconds": time.perf_counter() - start}), flush=True)

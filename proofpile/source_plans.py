@@ -176,10 +176,9 @@ def plan_commoncrawl(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | Non
     origin = "files" if cfg.files else paths_file or f"{cfg.crawl} ({cfg.base_url})"
 
     def make_reader(work: Path):
-        from proofpile.sources.commoncrawl import CommonCrawlReader
+        from proofpile.sources.commoncrawl import CommonCrawlReader, allowed_schemes, paths_list_url
 
-        from proofpile.sources.commoncrawl import allowed_schemes, paths_list_url
-
+        # files from a list a server sent may only be http(s) URLs (a local list or `files` may name anything)
         listed_by = None if cfg.files else paths_file or (cfg.crawl and paths_list_url(cfg.crawl, cfg.base_url))
         return CommonCrawlReader(files, crawl=cfg.crawl, subset=recipe.subset, max_body_bytes=cfg.max_body_bytes,
                                  deadline=cfg.deadline, max_file_bytes=cfg.max_file_bytes,

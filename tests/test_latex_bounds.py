@@ -19,7 +19,6 @@ from proofpile.filters.langid import prose_for_lid, strip_latex_noise
 from proofpile.recipes import load_recipe
 from proofpile.sources.arxiv import read_paper_file, unpack_paper
 
-from .test_arxiv import run_reader
 
 
 def fan_out_bomb(levels: int, width: int = 3) -> dict[str, str]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import gzip
 import http.client
 import io
 import re
@@ -239,15 +238,7 @@ def read_paths_list(location: str, base_url: str = DEFAULT_BASE_URL, retries: in
     if len(raw) > MAX_PATHS_LIST_BYTES:
         raise WarcListError(f"{location}: WARC paths list over {MAX_PATHS_LIST_BYTES:,} bytes; refused")
     if raw[:2] == b"\x1f\x8b":
-        try:
-            d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-            raw = d.decompress(raw, MAX_PATHS_LIST_BYTES + 1)
-            if len(raw) > MAX_PATHS_LIST_BYTES:
-                raise WarcListError(f"{location}: WARC paths list over {MAX_PATHS_LIST_BYTES:,} bytes unpacked; refused")
-            if not d.eof:
-                raise EOFError("compressed data ended before the end-of-stream marker")
-        except (zlib.error, EOFError) as err:
-            raise WarcListError(f"{location}: damaged gzip: {err}") from None
+        raw = _gunzip_capped(raw, location)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -255,6 +246,25 @@ def read_paths_list(location: str, base_url: str = DEFAULT_BASE_URL, retries: in
     lines = [ln.strip() for ln in text.splitlines()]
     remote = allowed_schemes(location) is not None
     return [_resolve(ln, base_url, remote) for ln in lines if ln and not ln.startswith("#")]
+
+
+def _gunzip_capped(data: bytes, location: str) -> bytes:
+    """gzip.decompress (every member), refusing more than MAX_PATHS_LIST_BYTES of output."""
+    out, size = [], 0
+    try:
+        while data:
+            d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            piece = d.decompress(data, MAX_PATHS_LIST_BYTES + 1 - size)
+            size += len(piece)
+            out.append(piece)
+            if size > MAX_PATHS_LIST_BYTES:
+                raise WarcListError(f"{location}: WARC paths list over {MAX_PATHS_LIST_BYTES:,} bytes unpacked; refused")
+            if not d.eof:
+                raise EOFError("compressed data ended before the end-of-stream marker")
+            data = d.unused_data
+    except (zlib.error, EOFError) as err:
+        raise WarcListError(f"{location}: damaged gzip: {err}") from None
+    return b"".join(out)
 
 
 def list_warc_files(files: list[str] = (), paths_file: str | None = None, crawl: str | None = None,
