@@ -136,7 +136,7 @@ def test_noise_stripping_matches_the_lazy_regex_on_generated_markup():
                               "\\begin{equation}", "\\end{equation}", "\\end{equation*}", "\\begin{align*}",
                               "\\end{align}", "\\begin{alignat}", "\\end{gather}", "\\(", "\\)", "\\[", "\\]", "$$"])
 
-    @settings(max_examples=3000, deadline=None, database=None)
+    @settings(max_examples=1000, deadline=None, database=None)
     @given(st.lists(pieces, max_size=40).map("".join))
     def same(text):
         assert strip_latex_noise(text) == _LAZY.sub(" ", text)
