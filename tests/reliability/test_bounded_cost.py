@@ -117,3 +117,7 @@ def test_eprint_urls_are_http_only_and_ids_stay_on_the_template_host():
     reader = ArxivReader(units, eprint_url="file:///dev/{id}", request_interval=0, retries=0)
     assert list(reader.run(None, 0, 1)) == []
     assert reader.stats.stats["skipped_not_http_url"].total == 1
+    units, _ = plan_units([], ["evil.org/"])  # `{id}` in the host part: the id must not pick another host
+    reader = ArxivReader(units, eprint_url="http://{id}.mirror.invalid/e-print", request_interval=0, retries=0)
+    assert list(reader.run(None, 0, 1)) == []
+    assert reader.stats.stats["skipped_bad_id"].total == 1
