@@ -76,6 +76,8 @@ def build(
     except OSError as e:  # disk full, read-only output: what failed and where, not a traceback
         _fail(_os_error(e), 1)
     typer.echo(render_funnel(manifest["funnel"]))
+    for failed in manifest["inputs"].get("failed", []):  # redacted by the build; a re-run retries them
+        typer.echo(f"warning: input failed (network or server), re-run to retry: {failed}", err=True)
     outs = manifest["outputs"]
     if not outs["documents"] and (hint := empty_output_hint(manifest["funnel"])):
         typer.echo(f"warning: {hint}", err=True)

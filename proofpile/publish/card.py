@@ -17,6 +17,7 @@ import yaml
 
 from proofpile.publish.plots import FIGURES, step_label, write_plots
 from proofpile.publish.stats import compute_stats, load_manifest
+from proofpile.redact import redact_tree
 
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -221,6 +222,7 @@ def _md_table(header: list[str], rows: list[list], right: set[int] = frozenset()
 
 
 def render_card(manifest: dict, stats: dict, repo_id: str | None = None) -> str:
+    manifest = redact_tree(manifest)  # a manifest written before redaction existed must not publish a token
     meta = card_metadata(manifest, stats)
     header = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=120)
     parts = [f"---\n{header}---", f"# {meta['pretty_name']}", _summary(manifest, stats, repo_id),
