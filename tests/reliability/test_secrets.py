@@ -128,6 +128,7 @@ def arxiv_build(tmp_path_factory, shared_data):
 
 def test_git_credentials_are_used_but_never_written(code_build):
     out, manifest, printed, authorized = code_build
+    assert _leaks(out, printed) == []
     assert authorized >= 2  # the server asked for the password and got it: the raw URL reached git
     repo = manifest["inputs"]["github"][0]
     assert repo["status"] == "ok" and repo["documents"] == 1, repo
@@ -135,11 +136,11 @@ def test_git_credentials_are_used_but_never_written(code_build):
     rows = [r for p in sorted((out / "data").rglob("*.parquet")) for r in pq.read_table(p).to_pylist()]
     assert [json.loads(r["meta"])["url"] for r in rows] == [repo["url"]]
     assert (out / "README.md").is_file() and (out / "_work" / "build.json").is_file()
-    assert _leaks(out, printed) == []
 
 
 def test_presigned_warc_urls_and_paths_list_secrets_are_never_written(web_build):
     out, manifest, printed, requests = web_build
+    assert _leaks(out, printed) == []
     assert ("signed.warc.gz", None) in requests  # read with its signature (the test server ignores it)
     files = manifest["inputs"]["commoncrawl"]["files"]
     assert any(f.endswith("X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED") for f in files), files
@@ -150,15 +151,14 @@ def test_presigned_warc_urls_and_paths_list_secrets_are_never_written(web_build)
     assert manifest["inputs"]["failed"] == [f"commoncrawl: {files[1]}"] and files[1].startswith("http://***@")
     assert "https://***@en.wikipedia.org/wiki/Hermitian_matrix?access_token=REDACTED" in {m["url"] for m in metas}
     assert (out / "README.md").is_file()
-    assert _leaks(out, printed) == []
 
 
 def test_eprint_mirror_and_archive_url_secrets_are_never_written(arxiv_build):
     (out, manifest, printed), (out2, manifest2, printed2), requests = arxiv_build
+    assert _leaks(out, printed) == []
+    assert _leaks(out2, printed2) == []
     assert ("e-print/2301.00002", None) in requests
     assert manifest["outputs"]["documents"] == 2, manifest["funnel"]
     assert manifest["recipe"]["resolved"]["sources"]["arxiv"]["eprint_url"].endswith("?token=REDACTED")
     assert manifest2["recipe"]["resolved"]["sources"]["arxiv"]["eprint_url"].startswith("http://***@")
     assert (out / "README.md").is_file()
-    assert _leaks(out, printed) == []
-    assert _leaks(out2, printed2) == []
