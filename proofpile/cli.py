@@ -12,7 +12,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build math p
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    typer.echo(f"error: {msg}", err=True)
+    from proofpile.redact import redact_text  # a message may quote an input URL with its credentials
+
+    typer.echo(f"error: {redact_text(msg)}", err=True)
     raise typer.Exit(code)
 
 

@@ -12,6 +12,8 @@ import socket
 import pyarrow.parquet as pq
 import pytest
 
+from proofpile.manifest import render_funnel
+
 from ..git_http_server import serve_git
 from ..gitrepo import git, make_repo
 from ..warc_server import serve, warc_record_bytes
@@ -92,6 +94,7 @@ def test_a_repository_unreachable_then_reachable_is_fetched_on_resume(tmp_path, 
     assert second["inputs"]["failed"] == [] and second["outputs"]["documents"] == 1
     assert second["inputs"]["github"][0]["status"] == "ok"
     assert "input_failed_transient" not in drops(second) and _notes(second) == {"retried": 1}
+    assert "input_failed_transient: 1" in render_funnel(first["funnel"]) and "retried: 1" in render_funnel(second["funnel"])
     assert manifest_json(out) == second
 
 

@@ -149,6 +149,7 @@ def test_presigned_warc_urls_and_paths_list_secrets_are_never_written(web_build)
     assert {m["warc_file"] for m in metas} == {files[0]}, files
     # urllib does not send a URL's userinfo as basic auth, so the relative WARC fails: listed, redacted
     assert manifest["inputs"]["failed"] == [f"commoncrawl: {files[1]}"] and files[1].startswith("http://***@")
+    assert f"warning: input failed (network or server), re-run to retry: commoncrawl: {files[1]}" in printed
     assert "https://***@en.wikipedia.org/wiki/Hermitian_matrix?access_token=REDACTED" in {m["url"] for m in metas}
     assert (out / "README.md").is_file()
 
