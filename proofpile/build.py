@@ -106,7 +106,8 @@ def _with_sample_inputs(recipe: Recipe, dest: Path) -> Recipe:
 def describe(plan: BuildPlan) -> str:
     """The resolved plan `--dry-run` prints: recipe, inputs, stages in order, output layout."""
     r = plan.recipe
-    lines = [f"# recipe {r.name} ({plan.recipe_path})", yaml.safe_dump(redact_tree(dump(r)), sort_keys=False).rstrip(), ""]
+    resolved = yaml.safe_dump(redact_tree(dump(r)), sort_keys=False).rstrip()
+    lines = [f"# recipe {r.name} ({plan.recipe_path})", resolved, ""]
     lines.append("# inputs")
     for source in plan.sources:
         lines += source.describe

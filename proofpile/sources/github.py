@@ -407,7 +407,8 @@ class GitHubReader(PipelineStep):
         from datatrove.utils.logging import logger
 
         if b"\0" in f.data[:_BINARY_PROBE]:
-            logger.warning(f"{loggable(spec.name)}@{repo.commit}:{loggable(f.path)}: binary content (NUL bytes), skipped")
+            where = f"{loggable(spec.name)}@{repo.commit}:{loggable(f.path)}"
+            logger.warning(f"{where}: binary content (NUL bytes), skipped")
             self.stat_update("skipped_binary")
             return None
         try:

@@ -114,3 +114,4 @@ def test_repository_failures_of_git_are_not_transient(error):
     from proofpile.sources.github import _TRANSIENT_GIT
 
     assert not _TRANSIENT_GIT.search(error)
+

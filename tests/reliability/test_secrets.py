@@ -16,7 +16,7 @@ import pytest
 from ..git_http_server import serve_git
 from ..gitrepo import git, make_repo
 from ..warc_server import serve, warc_record_bytes
-from .helpers import run_cli
+from .helpers import build, run_cli
 
 CANARY = "CANARY"
 LEAN = "theorem add_comm' (a b : Nat) : a + b = b + a := Nat.add_comm a b\n"
@@ -163,3 +163,29 @@ def test_eprint_mirror_and_archive_url_secrets_are_never_written(arxiv_build):
     assert manifest["recipe"]["resolved"]["sources"]["arxiv"]["eprint_url"].endswith("?token=REDACTED")
     assert manifest2["recipe"]["resolved"]["sources"]["arxiv"]["eprint_url"].startswith("http://***@")
     assert (out / "README.md").is_file()
+
+
+def test_a_new_token_resumes_the_same_build(tmp_path, shared_data):
+    """Credentials are not what a build reads: a rotated token must not make `--out` "another build"."""
+    paper = json.dumps([str(shared_data / "arxiv" / "2301.00001.gz")])
+    out = tmp_path / "out"
+    first = build("arxiv", out, f"arxiv.paths={paper}", "arxiv.eprint_url='https://u:OLD@m.example/{id}?token=OLD'")
+    second = build("arxiv", out, f"arxiv.paths={paper}", "arxiv.eprint_url='https://u:NEW@m.example/{id}?token=NEW'")
+    assert first["outputs"] == second["outputs"]
+    assert "OLD" not in (out / "_work" / "build.json").read_text()
+
+
+def test_dry_run_and_input_errors_print_no_secret(tmp_path):
+    manifest_file = tmp_path / "lean.txt"
+    manifest_file.write_text("https://user:CANARY1@git.example/o/r.git@0123456\n"
+                             "https://user:CANARY1@git.example/o/r.git@0123456\n"  # a duplicate: an input error
+                             "https://user:CANARY1@git.example/o/bad.git@not-hex!\n")
+    code = run_cli("build", "algebraic-stack", "--out", tmp_path / "a", "--dry-run", "--set",
+                   f"github.manifests=[{manifest_file}]", "--set", "stack=null")
+    web = run_cli("build", "open-web-math", "--out", tmp_path / "w", "--dry-run", "--set",
+                  "commoncrawl.files=" + json.dumps(["https://b.example/x.warc.gz?X-Amz-Signature=CANARY2"]))
+    printed = code.stdout + code.stderr + web.stdout + web.stderr
+    assert "https://***@git.example/o/r.git" in code.stdout and "X-Amz-Signature=REDACTED" in web.stdout
+    assert code.stderr.count("warning: ") == 2, code.stderr
+    assert CANARY not in printed
+    assert not (tmp_path / "a").exists() and not (tmp_path / "w").exists()
