@@ -316,7 +316,7 @@ def _sources_section(manifest: dict, stats: dict) -> str:
         if info:
             out.append(f"**{info['title']}** (`{subset}`): {info['what']}")
     for key, value in manifest.get("inputs", {}).items():
-        if key == "errors" or not value:
+        if key in ("errors", "failed") or not value:
             continue
         # a whole-corpus build names its inputs `<subset>/<source>`, a subset build just `<source>`
         subset, _, source = key.rpartition("/")
@@ -327,6 +327,9 @@ def _sources_section(manifest: dict, stats: dict) -> str:
     if errors:
         out.append("Input problems recorded at build time (those inputs were skipped):\n\n"
                    + "\n".join(f"- {e}" for e in errors[:50]))
+    if failed := manifest.get("inputs", {}).get("failed"):  # proofpile.failed_inputs: a re-run retries them
+        out.append("Inputs the network or their server failed at build time (not in this corpus):\n\n"
+                   + "\n".join(f"- {f}" for f in failed[:50]))
     return "\n\n".join(o for o in out if o)
 
 

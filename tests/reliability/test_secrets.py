@@ -150,6 +150,8 @@ def test_presigned_warc_urls_and_paths_list_secrets_are_never_written(web_build)
     # urllib does not send a URL's userinfo as basic auth, so the relative WARC fails: listed, redacted
     assert manifest["inputs"]["failed"] == [f"commoncrawl: {files[1]}"] and files[1].startswith("http://***@")
     assert f"warning: input failed (network or server), re-run to retry: commoncrawl: {files[1]}" in printed
+    card = (out / "README.md").read_text()
+    assert f"failed at build time (not in this corpus):\n\n- commoncrawl: {files[1]}" in card
     assert "https://***@en.wikipedia.org/wiki/Hermitian_matrix?access_token=REDACTED" in {m["url"] for m in metas}
     assert (out / "README.md").is_file()
 
