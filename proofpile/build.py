@@ -24,8 +24,10 @@ from pathlib import Path
 import yaml
 
 from proofpile import manifest as mf
+from proofpile.failed_inputs import failed_inputs, reopen_failed_tasks
 from proofpile.logs import quiet_datatrove
 from proofpile.recipes import Recipe, RecipeError, Sources, dump
+from proofpile.redact import redact_tree
 from proofpile.shard_io import RankWriter, ShardReader, ShardWriter, rank_files
 from proofpile.shards import clear_subsets
 from proofpile.source_plans import PLANNERS, SourcePlan
@@ -56,7 +58,8 @@ class BuildPlan:
         for after in ("pack", "card"):  # they read the finished shards; changing them redoes only themselves
             recipe["stages"].pop(after, None)
         recipe.pop("executor", None)  # where and how tasks run never changes what they write
-        return {"recipe": recipe, "inputs": {s.name: s.identity for s in self.sources}}
+        # credentials are not what a build reads, and `build.json` must not hold them (see proofpile.redact)
+        return redact_tree({"recipe": recipe, "inputs": {s.name: s.identity for s in self.sources}})
 
 
 def plan_build(recipe: Recipe, recipe_path: Path, out: Path, sample: bool = False) -> BuildPlan:
@@ -103,7 +106,8 @@ def _with_sample_inputs(recipe: Recipe, dest: Path) -> Recipe:
 def describe(plan: BuildPlan) -> str:
     """The resolved plan `--dry-run` prints: recipe, inputs, stages in order, output layout."""
     r = plan.recipe
-    lines = [f"# recipe {r.name} ({plan.recipe_path})", yaml.safe_dump(dump(r), sort_keys=False).rstrip(), ""]
+    resolved = yaml.safe_dump(redact_tree(dump(r)), sort_keys=False).rstrip()
+    lines = [f"# recipe {r.name} ({plan.recipe_path})", resolved, ""]
     lines.append("# inputs")
     for source in plan.sources:
         lines += source.describe
@@ -202,6 +206,7 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
     r = plan.recipe
     logs = plan.work / "logs"
     task_files: list[str] = []
+    reopen_failed_tasks(plan)  # inputs that failed transiently last time are tried again (proofpile.failed_inputs)
     for source in plan.sources:
         _execute(crawl_pipeline(plan, source), source.tasks, workers, logs / source.name,
                  f"{source.name}: crawl + filter", progress)
@@ -275,6 +280,7 @@ def build_manifest(plan: BuildPlan) -> dict:
         "inputs": {
             **{source.name: source.report(plan.work) for source in plan.sources},
             "errors": plan.input_errors,
+            "failed": failed_inputs(plan),
         },
         "stages": stages,
         "funnel": funnel,

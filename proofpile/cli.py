@@ -12,7 +12,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build math p
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    typer.echo(f"error: {msg}", err=True)
+    from proofpile.redact import redact_text  # a message may quote an input URL with its credentials
+
+    typer.echo(f"error: {redact_text(msg)}", err=True)
     raise typer.Exit(code)
 
 
@@ -76,6 +78,8 @@ def build(
     except OSError as e:  # disk full, read-only output: what failed and where, not a traceback
         _fail(_os_error(e), 1)
     typer.echo(render_funnel(manifest["funnel"]))
+    for failed in manifest["inputs"].get("failed", []):  # redacted by the build; a re-run retries them
+        typer.echo(f"warning: input failed (network or server), re-run to retry: {failed}", err=True)
     outs = manifest["outputs"]
     if not outs["documents"] and (hint := empty_output_hint(manifest["funnel"])):
         typer.echo(f"warning: {hint}", err=True)

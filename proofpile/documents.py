@@ -35,3 +35,13 @@ def printable(name: str) -> str:
             return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         except UnicodeEncodeError:  # a lone surrogate that did not come from undecodable bytes
             return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def loggable(name: str) -> str:
+    """A name from an input (WARC file, tar member, repository path) fit for one log or terminal line:
+    `printable`, and control characters (terminal escape sequences, a newline that would forge a second log
+    line) shown as `\\x1b`, `\\n`. Only for messages: recorded names keep `printable`'s form."""
+    text = printable(str(name))
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

@@ -61,7 +61,23 @@ def _prepare_ray_actor() -> None:
     _quiet_worker()
 
 
-class QuietLocalExecutor(LocalPipelineExecutor):
+class _RedactedExecutorJson:
+    """datatrove writes every step's attributes to `<logging_dir>/executor.json`, raw input URLs included;
+    ours goes through `proofpile.redact` so a token in a URL is not left in `_work/`."""
+
+    def save_executor_as_json(self, indent: int = 4):
+        import json
+
+        from datatrove.executor.base import ExecutorJSONEncoder
+
+        from proofpile.redact import redact_text
+
+        text = json.dumps(self, cls=ExecutorJSONEncoder, indent=indent)
+        with self.logging_dir.open("executor.json", "w") as f:
+            f.write(redact_text(text))
+
+
+class QuietLocalExecutor(_RedactedExecutorJson, LocalPipelineExecutor):
     """datatrove's local executor, logging to the terminal at WARNING in every worker process."""
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
@@ -82,7 +98,7 @@ class _FreshPipelinePerRank:
         return super()._run_for_rank(rank, local_rank, node_rank)
 
 
-class QuietRayExecutor(_FreshPipelinePerRank, RayPipelineExecutor):
+class QuietRayExecutor(_RedactedExecutorJson, _FreshPipelinePerRank, RayPipelineExecutor):
     """datatrove's Ray executor, logging to the terminal at WARNING in every Ray worker."""
 
     def __setstate__(self, state):
@@ -92,7 +108,7 @@ class QuietRayExecutor(_FreshPipelinePerRank, RayPipelineExecutor):
         _prepare_ray_actor()
 
 
-class ProofpileSlurmExecutor(_FreshPipelinePerRank, SlurmPipelineExecutor):
+class ProofpileSlurmExecutor(_RedactedExecutorJson, _FreshPipelinePerRank, SlurmPipelineExecutor):
     """datatrove's Slurm executor that can write its job without submitting it (`--dry-run`, and so that one
     submit script can chain the jobs), and that needs no `scontrol` inside a single-node task."""
 

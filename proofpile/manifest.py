@@ -15,11 +15,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from proofpile.redact import redact_tree
 from proofpile.shards import parse_shard_name, parquet_rows, sha256_file
 
 #: counters that mean "a record did not make it", shown in the funnel with their reasons
 _DROP_PREFIXES = ("dropped_", "skipped_")
-_DROP_NAMES = ("repo_failed", "file_failed", "file_damaged", "archive_corrupt", "input_unreadable")
+_DROP_NAMES = ("repo_failed", "file_failed", "file_damaged", "archive_corrupt", "input_unreadable",
+               "input_failed_transient")
+#: counters shown beside the drops that are not drops: inputs a resumed task tried again
+_NOTE_NAMES = ("inputs_retried",)
 _VERSIONED = ("datatrove", "pyarrow", "pydantic", "pygments", "xxhash", "fasttext-numpy2-wheel", "datasets", "numpy")
 
 
@@ -84,12 +88,14 @@ def funnel_rows(stage: str, steps: list[dict]) -> list[dict]:
     for step in steps:
         c = step["counts"]
         drops = {k.removeprefix("dropped_").removeprefix("skipped_"): v for k, v in c.items() if is_drop(k) and v}
+        notes = {k.removeprefix("inputs_"): v for k, v in c.items() if k in _NOTE_NAMES and v}
         if "total" in c:  # a BaseFilter
             n_in, n_out = c["total"], c.get("forwarded", 0)
         else:
             n_in = prev_out
             n_out = _step_output(c, n_in)
-        rows.append({"stage": stage, "step": step["name"], "in": n_in, "out": n_out, "dropped": drops})
+        rows.append({"stage": stage, "step": step["name"], "in": n_in, "out": n_out, "dropped": drops,
+                     **({"notes": notes} if notes else {})})
         prev_out = n_out
     return rows
 
@@ -127,8 +133,9 @@ def shard_entries(out: Path, subsets: list[str]) -> list[dict]:
 
 
 def write_manifest(path: Path, manifest: dict) -> None:
+    """Every URL in it redacted (`proofpile.redact`): the manifest is published with the shards."""
     tmp = path.with_suffix(".json.tmp")
-    text = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    text = json.dumps(redact_tree(manifest), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
     # a file name that is not UTF-8 reaches here as lone surrogates; `\udcXX` is JSON's own escape for them
     tmp.write_bytes(text.encode("utf-8", "backslashreplace"))
     tmp.replace(path)
@@ -140,6 +147,8 @@ def render_funnel(rows: list[dict]) -> str:
     table = [header]
     for r in rows:
         drops = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
+        notes = ", ".join(f"{k}: {v:,}" for k, v in sorted(r.get("notes", {}).items()))
+        drops = "; ".join(part for part in (drops, notes) if part)
         fmt = lambda n: "-" if n is None else f"{n:,}"  # noqa: E731
         table.append((r["stage"], r["step"], fmt(r["in"]), fmt(r["out"]), drops))
     widths = [max(len(str(row[i])) for row in table) for i in range(4)]

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from proofpile.documents import loggable
+from proofpile.failed_inputs import failed_folder
 from proofpile.recipes import Recipe, resolve_relative
+from proofpile.redact import redact_text, redact_tree, redact_url
 
 
 @dataclass
@@ -26,6 +29,13 @@ class SourcePlan:
     report: Callable[[Path], Any] = lambda work: None  # (work dir) -> this source's inputs in the manifest
     kind: str = ""  # its section in `recipes.Sources`; `name` is `<subset>/<kind>` in a whole-corpus build
     part: Any = None  # the (subset) build plan its per-document stages are configured by
+
+    def __post_init__(self):
+        # what is printed, recorded in the manifest or written to `_work/build.json` never holds a credential;
+        # the reader keeps the raw URLs it needs to fetch
+        self.identity = redact_tree(self.identity)
+        self.describe = [loggable(redact_text(line)) for line in self.describe]
+        self.errors = [loggable(redact_text(line)) for line in self.errors]
 
 
 def plan_github(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
@@ -52,7 +62,8 @@ def plan_github(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
 
         return GitHubReader(repos, extensions=EXTENSIONS, workdir=cfg.workdir or str(work / "clones"),
                             subset=recipe.subset, max_repo_bytes=cfg.max_repo_bytes,
-                            max_file_bytes=cfg.max_file_bytes, report_dir=str(work / "reports" / "github"))
+                            max_file_bytes=cfg.max_file_bytes, report_dir=str(work / "reports" / "github"),
+                            failed_dir=str(failed_folder(work, source.name)))
 
     by_lang: dict[str, int] = {}
     for spec in repos:
@@ -61,7 +72,7 @@ def plan_github(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
     describe += [f"  {spec.lang:9s} {spec.name}@{spec.commit or 'HEAD'}" for spec in repos[:10]]
     if len(repos) > 10:
         describe.append(f"  ... {len(repos) - 10} more")
-    return SourcePlan(
+    source = SourcePlan(
         name="github",
         tasks=len(repos),
         identity=[[r.url, r.commit, r.lang] for r in repos],
@@ -70,6 +81,7 @@ def plan_github(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
         errors=errors,
         report=lambda work: _repo_reports(repos, work / "reports" / "github"),
     )
+    return source  # `make_reader` reads its final name (`<subset>/github` in a whole-corpus build)
 
 
 def _repo_reports(repos: list, folder: Path) -> list[dict]:
@@ -81,8 +93,8 @@ def _repo_reports(repos: list, folder: Path) -> list[dict]:
             reports[(rep["url"], rep["pinned"])] = rep
     out = []
     for spec in repos:
-        rep = reports.get((spec.url, spec.commit), {"status": "not run"})
-        out.append({"name": spec.name, "url": spec.url, "lang": spec.lang, "pinned": spec.commit,
+        rep = reports.get((redact_url(spec.url), spec.commit), {"status": "not run"})
+        out.append({"name": spec.name, "url": redact_url(spec.url), "lang": spec.lang, "pinned": spec.commit,
                     **{k: v for k, v in rep.items() if k not in ("name", "url", "lang", "pinned")}})
     return out
 
@@ -90,7 +102,7 @@ def _repo_reports(repos: list, folder: Path) -> list[dict]:
 def plan_stack(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
     if not cfg.langs:
         return None
-    files = [str(resolve_relative(recipe_path, f)) for f in cfg.files]
+    files = [f if "://" in f else str(resolve_relative(recipe_path, f)) for f in cfg.files]
     langs = list(cfg.langs)
 
     def make_reader(work: Path):
@@ -102,7 +114,7 @@ def plan_stack(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
                            limit=cfg.limit)
 
     if files:
-        describe = [f"the stack: {len(files)} local files", *(f"  {f}" for f in files)]
+        describe = [f"the stack: {len(files)} files", *(f"  {f}" for f in files)]
     else:
         describe = [f"the stack: stream {cfg.dataset}@{cfg.revision} data/<lang> for {', '.join(langs)}"]
     return SourcePlan(
@@ -134,7 +146,8 @@ def plan_arxiv(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
 
         return ArxivReader(units, subset=recipe.subset, limits=limits, metadata=metadata,
                            categories=cfg.categories, licenses=cfg.licenses, eprint_url=cfg.eprint_url,
-                           request_interval=cfg.request_interval, retries=cfg.retries, deadline=cfg.deadline)
+                           request_interval=cfg.request_interval, retries=cfg.retries, deadline=cfg.deadline,
+                           failed_dir=str(failed_folder(work, source.name)))
 
     kinds: dict[str, int] = {}
     for u in units:
@@ -147,7 +160,7 @@ def plan_arxiv(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
         describe.append(f"  ... {len(units) - 10} more")
     describe.append(f"  clean: {cfg.clean.mode}" + (f"; categories {cfg.categories}" if cfg.categories else ""))
     identity = {"units": [[u.kind, u.path, list(u.ids)] for u in units], "metadata": metadata}
-    return SourcePlan(
+    source = SourcePlan(
         name="arxiv",
         tasks=len(units),
         identity=identity,
@@ -156,6 +169,7 @@ def plan_arxiv(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
         errors=errors,
         report=lambda work: identity,
     )
+    return source
 
 
 def plan_commoncrawl(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
@@ -182,13 +196,14 @@ def plan_commoncrawl(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | Non
         listed_by = None if cfg.files else paths_file or (cfg.crawl and paths_list_url(cfg.crawl, cfg.base_url))
         return CommonCrawlReader(files, crawl=cfg.crawl, subset=recipe.subset, max_body_bytes=cfg.max_body_bytes,
                                  deadline=cfg.deadline, max_file_bytes=cfg.max_file_bytes,
-                                 only_schemes=allowed_schemes(listed_by), **http)
+                                 only_schemes=allowed_schemes(listed_by),
+                                 failed_dir=str(failed_folder(work, source.name)), **http)
 
     describe = [f"commoncrawl: {len(files)} WARC files from {origin}", *(f"  {f}" for f in files[:10])]
     if len(files) > 10:
         describe.append(f"  ... {len(files) - 10} more")
     identity = {"crawl": cfg.crawl, "files": files}
-    return SourcePlan(
+    source = SourcePlan(
         name="commoncrawl",
         tasks=len(files),
         identity=identity,
@@ -197,6 +212,7 @@ def plan_commoncrawl(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | Non
         errors=errors,
         report=lambda work: {"crawl": cfg.crawl, "from": origin, "files": files},
     )
+    return source
 
 
 PLANNERS: dict[str, Callable[[Any, Recipe, Path], SourcePlan | None]] = {

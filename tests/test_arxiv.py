@@ -267,3 +267,28 @@ def test_cli_build_is_worker_independent_and_takes_directories(tmp_path: Path, s
     manifest = json.loads((tmp_path / "w1" / "manifest.json").read_text())
     reader = next(row for row in manifest["funnel"] if "READER: arxiv" in row["step"])
     assert reader["dropped"] == {"compression_ratio": 1, "empty_archive": 1, "pdf_only": 1, "corrupt_gzip": 1}
+
+
+def test_member_names_are_escaped_in_log_lines(tmp_path: Path, warnings_logged):
+    """A member name is chosen by whoever made the archive: in a log line it must not move the cursor, clear
+    the terminal or start a forged line of its own."""
+    bulk = tmp_path / "arXiv_src_2302_001.tar"
+    with tarfile.open(bulk, "w") as tf:
+        info = tarfile.TarInfo("2302/2302.00001\x1b[2J\nWARNING: all fine.gz")
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tf.addfile(info)
+    run_reader([Unit("bulk", str(bulk))])
+    line = next(m for m in warnings_logged if "skipped: link" in m)
+    assert "2302.00001\\x1b[2J\\nWARNING: all fine.gz" in line and line.isprintable()
+
+
+def test_eprint_url_credentials_stay_out_of_meta(tmp_path: Path, shared_data):
+    from .warc_server import serve
+
+    (tmp_path / "e-print").mkdir()
+    (tmp_path / "e-print" / "2301.00002").write_bytes((shared_data / "arxiv" / "2301.00002.gz").read_bytes())
+    with serve(tmp_path) as (base, _):
+        docs, _ = run_reader([Unit("ids", ids=("2301.00002",))], eprint_url=base + "e-print/{id}?token=CANARY",
+                             request_interval=0, retries=0)
+    assert docs and all("CANARY" not in json.dumps(d.metadata) + "".join(m.url for m in d.media) for d in docs)
+    assert docs[0].metadata["origin"] == f"{base}e-print/2301.00002?token=REDACTED"

@@ -201,3 +201,29 @@ def test_decode_body(body, content_type, text, charset, fallback):
         assert decoded.fallback
         return
     assert (decoded.text, decoded.charset, decoded.fallback) == (text, charset, fallback)
+
+
+def test_names_from_the_input_are_escaped_in_log_lines(tmp_path: Path, warnings_logged):
+    """A WARC file name and a page address come from whoever made the input: in a log line they must not
+    drive the terminal or forge a line of their own."""
+    path = tmp_path / "CC-MAIN-x\nWARNING: fine.warc.gz"
+    path.write_bytes(gzip.compress(warc_record_bytes("https://ex.example/\x1b[2Jpage", b"<html>" + b"x" * 100
+                                                     + b"</html>"), mtime=0))
+    docs = list(CommonCrawlReader([str(path)], max_body_bytes=10).run())
+    assert docs == []
+    line = next(m for m in warnings_logged if "body over" in m)
+    assert "CC-MAIN-x\\nWARNING: fine.warc.gz: https://ex.example/\\x1b[2Jpage: body over" in line
+    assert line.isprintable()
+
+
+def test_signed_warc_urls_lose_the_signature_in_meta(tmp_path: Path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "a.warc.gz").write_bytes(gzip.compress(warc_record_bytes(
+        "https://user:CANARY@ex.example/p?X-Amz-Signature=CANARY", b"<html><p>text</p></html>"), mtime=0))
+    with serve(site) as (base, _):
+        url = f"{base}a.warc.gz?X-Amz-Credential=CANARY&X-Amz-Signature=CANARY"
+        docs = list(CommonCrawlReader([url]).run())
+    assert len(docs) == 1
+    assert docs[0].metadata["warc_file"] == f"{base}a.warc.gz?X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED"
+    assert docs[0].metadata["url"] == "https://***@ex.example/p?X-Amz-Signature=REDACTED"

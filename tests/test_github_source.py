@@ -240,3 +240,48 @@ def test_language_without_extensions_is_refused(tmp_path):
     spec = RepoSpec("a/b", "file:///nowhere", None, "matlab", "t:1")
     with pytest.raises(ValueError, match="matlab"):
         GitHubReader([spec], EXTS, workdir=str(tmp_path))
+
+
+def test_a_url_that_looks_like_an_option_never_reaches_git_as_one(tmp_path, monkeypatch, warnings_logged):
+    """`--upload-pack=<program>` as a manifest URL: git would run the program (on the far side of an ssh
+    connection, here a stand-in ssh that runs the command like a reachable host would)."""
+    marker = tmp_path / "PWNED"
+    ssh = tmp_path / "ssh"
+    ssh.write_text('#!/bin/sh\nfor last; do :; done\nsh -c "$last"\n')
+    ssh.chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(ssh))
+    spec = RepoSpec(name="evil/option", url=f"--upload-pack=touch {marker};:", commit="a" * 40, lang="lean",
+                    origin="t:1")
+    good, commit = make_repo(tmp_path / "good", {"A.lean": "-- a\n"})
+    reader = GitHubReader([spec, spec_for(good, commit)], EXTS, workdir=str(tmp_path / "work"))
+    docs = list(reader.run())
+    assert not marker.exists()
+    assert [d.metadata["path"] for d in docs] == ["A.lean"]
+    assert reader.stats["repo_failed"].total == 1
+    assert any(m.startswith("evil/option (--upload-pack=") and "refused" in m for m in warnings_logged)
+
+
+def test_names_from_the_repository_are_escaped_in_log_lines(tmp_path, warnings_logged):
+    name = "Evil\x1b[2J\rWARNING: forged.lean"
+    root, commit = make_repo(tmp_path / "r", {name: b"\x00binary"})
+    list(GitHubReader([spec_for(root, commit)], EXTS, workdir=str(tmp_path / "work")).run())
+    line = next(m for m in warnings_logged if "binary content" in m)
+    assert "Evil\\x1b[2J\\rWARNING: forged.lean" in line and line.isprintable()
+
+
+def test_credentials_in_the_url_stay_out_of_errors_reports_and_documents(tmp_path):
+    from proofpile.redact import redact_url
+
+    from .git_http_server import serve_git
+
+    src, commit = make_repo(tmp_path / "src", {"A.lean": "-- a\n"})
+    subprocess.run(["git", "clone", "-q", "--bare", str(src), str(tmp_path / "srv" / "a.git")], check=True)
+    with serve_git(tmp_path / "srv", auth="user:CANARY") as (base, _):
+        url = base.replace("http://", "http://user:CANARY@") + "a.git"
+        wrong = base.replace("http://", "http://user:WRONG-CANARY@") + "a.git"
+        reader = GitHubReader([RepoSpec("o/a", url, commit, "lean", "t:1"), RepoSpec("o/b", wrong, commit, "lean", "t:2")],
+                              EXTS, workdir=str(tmp_path / "work"), report_dir=str(tmp_path / "reports"))
+        docs = list(reader.run())
+    assert [d.metadata["url"] for d in docs] == [redact_url(url)] and "***@" in redact_url(url)
+    reports = (tmp_path / "reports" / "00000.jsonl").read_text()
+    assert "CANARY" not in reports and "Authentication failed" in reports

@@ -28,6 +28,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 from lxml import etree
 
+from proofpile.documents import loggable
 from proofpile.extract.mathml import html_to_latex, local_name, mathml_to_latex
 from proofpile.extract.qa_posts import post_bodies
 from proofpile.extract.tex_delimiters import Delimiters, page_keywords, read_delimiters, rewrite_text
@@ -478,7 +479,7 @@ class MathHtmlExtractor(PipelineStep):
         with ExtractorSandbox(timeout=self.timeout, warmup_text=("<html><body><p>x</p></body></html>", None)) as box:
             for doc in data:
                 self.stat_update("total")
-                where = doc.metadata.get("url") or doc.id
+                where = loggable(doc.metadata.get("url") or doc.id)  # a page address from the input
                 with self.track_time():
                     try:
                         result = box.process_document((doc.text, doc.metadata.get("url")), self._extract_safe)

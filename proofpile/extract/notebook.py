@@ -18,6 +18,8 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
+from proofpile.documents import loggable
+
 _IMAGE_KEYS = frozenset(("image/png", "image/jpeg", "image/svg+xml", "png", "jpeg", "svg"))
 _V3_OUTPUT_TYPES = {"pyout": "execute_result", "pyerr": "error"}
 
@@ -135,7 +137,7 @@ class NotebookToMarkdown(PipelineStep):
                 with self.track_time():
                     doc.text = notebook_to_markdown(doc.text)
             except NotebookError as e:
-                logger.warning(f"dropping notebook {doc.metadata.get('path') or doc.id}: {e}")
+                logger.warning(f"dropping notebook {loggable(doc.metadata.get('path') or doc.id)}: {loggable(str(e))}")
                 self.stat_update("dropped_notebook_parse_error")
                 continue
             self.stat_update("converted")

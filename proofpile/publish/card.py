@@ -17,6 +17,7 @@ import yaml
 
 from proofpile.publish.plots import FIGURES, step_label, write_plots
 from proofpile.publish.stats import compute_stats, load_manifest
+from proofpile.redact import redact_tree
 
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -221,6 +222,7 @@ def _md_table(header: list[str], rows: list[list], right: set[int] = frozenset()
 
 
 def render_card(manifest: dict, stats: dict, repo_id: str | None = None) -> str:
+    manifest = redact_tree(manifest)  # a manifest written before redaction existed must not publish a token
     meta = card_metadata(manifest, stats)
     header = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=120)
     parts = [f"---\n{header}---", f"# {meta['pretty_name']}", _summary(manifest, stats, repo_id),
@@ -314,7 +316,7 @@ def _sources_section(manifest: dict, stats: dict) -> str:
         if info:
             out.append(f"**{info['title']}** (`{subset}`): {info['what']}")
     for key, value in manifest.get("inputs", {}).items():
-        if key == "errors" or not value:
+        if key in ("errors", "failed") or not value:
             continue
         # a whole-corpus build names its inputs `<subset>/<source>`, a subset build just `<source>`
         subset, _, source = key.rpartition("/")
@@ -325,6 +327,9 @@ def _sources_section(manifest: dict, stats: dict) -> str:
     if errors:
         out.append("Input problems recorded at build time (those inputs were skipped):\n\n"
                    + "\n".join(f"- {e}" for e in errors[:50]))
+    if failed := manifest.get("inputs", {}).get("failed"):  # proofpile.failed_inputs: a re-run retries them
+        out.append("Inputs the network or their server failed at build time (not in this corpus):\n\n"
+                   + "\n".join(f"- {f}" for f in failed[:50]))
     return "\n\n".join(o for o in out if o)
 
 

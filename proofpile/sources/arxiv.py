@@ -32,7 +32,9 @@ from typing import Any
 from datatrove.data import Document, DocumentsPipeline, Media, MediaType
 from datatrove.pipeline.base import PipelineStep
 
-from proofpile.documents import LANG, LICENSE, SOURCE, SUBSET, URL, printable, stable_id
+from proofpile.documents import LANG, LICENSE, SOURCE, SUBSET, URL, loggable, printable, stable_id
+from proofpile.failed_inputs import TaskFailures
+from proofpile.redact import redact_url
 
 # files a LaTeX build reads as text; everything else in a submission (figures, PDFs, data) is not kept
 TEXT_SUFFIXES = frozenset(
@@ -264,7 +266,7 @@ class ArxivMetadata:
                         if self.bad_lines <= 5:
                             from datatrove.utils.logging import logger
 
-                            logger.warning(f"{self.path}:{n}: not an arXiv metadata record, ignored")
+                            logger.warning(f"{loggable(self.path)}:{n}: not an arXiv metadata record, ignored")
             self._index = index
         return self._index
 
@@ -403,7 +405,10 @@ class ArxivReader(PipelineStep):
     def __init__(self, units: list[Unit], subset: str = "arxiv", limits: Limits = Limits(),
                  metadata: str | None = None, categories: list[str] | None = None,
                  licenses: list[str] | None = None, eprint_url: str = "https://arxiv.org/e-print/{id}",
-                 request_interval: float = 3.0, retries: int = 3, timeout: float = 60.0, deadline: float = 300.0):
+                 request_interval: float = 3.0, retries: int = 3, timeout: float = 60.0, deadline: float = 300.0,
+                 failed_dir: str | None = None):
+        """`failed_dir`: where each task lists the e-prints the network or server failed through every retry,
+        for the next run to fetch again (`proofpile.failed_inputs`)."""
         super().__init__()
         self.units = list(units)
         self.subset, self.limits = subset, limits
@@ -414,6 +419,7 @@ class ArxivReader(PipelineStep):
         self.eprint_url = eprint_url
         self.request_interval, self.retries, self.timeout = request_interval, retries, timeout
         self.deadline = deadline  # seconds per e-print request, first byte to last
+        self.failed_dir = failed_dir
 
     # -- where the bytes come from
     def _papers(self, unit: Unit) -> Iterator[tuple[str, str, bytes | None, str | None]]:
@@ -459,7 +465,7 @@ class ArxivReader(PipelineStep):
             from datatrove.utils.logging import logger
 
             if members or not isinstance(e, tarfile.ReadError) or "empty" not in str(e):
-                logger.warning(f"{path}: bulk archive unreadable after {members} members: {e}")
+                logger.warning(f"{loggable(path)}: bulk archive unreadable after {members} members: {loggable(str(e))}")
                 self.stat_update("archive_corrupt")
         if members == 0:
             self.stat_update("archive_empty")
@@ -514,7 +520,7 @@ class ArxivReader(PipelineStep):
             if len(up.skipped) > 200:
                 meta["members_skipped_total"] = len(up.skipped)
             reasons = ", ".join(sorted({r for _, r in up.skipped}))
-            logger.warning(f"{origin}: {len(up.skipped)} members not read ({reasons}); the rest of the paper kept")
+            logger.warning(f"{loggable(origin)}: {len(up.skipped)} members not read ({reasons}); the rest of the paper kept")
         media = [Media(id=p, type=MediaType.DOCUMENT, url=f"{origin}#{p}", media_bytes=b)
                  for p, b in sorted(up.files.items())]
         return Document(text="", id=stable_id("arxiv", pn.arxiv_id), media=media, metadata=meta)
@@ -524,7 +530,7 @@ class ArxivReader(PipelineStep):
         if reason not in ("pdf_only", "postscript_only"):
             from datatrove.utils.logging import logger
 
-            logger.warning(f"{origin}: skipped: {reason}")
+            logger.warning(f"{loggable(origin)}: skipped: {reason}")
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:
@@ -532,10 +538,18 @@ class ArxivReader(PipelineStep):
         if rank >= len(self.units):
             return
         unit = self.units[rank]
+        failures = TaskFailures(self, self.failed_dir, rank)
         try:
             for name, origin, body, reason in self._papers(unit):
-                name, origin = printable(name), printable(origin)  # a Latin-1 member or file name is recorded
+                # a Latin-1 member or file name is recorded; a credential in an e-print or archive URL is not
+                name, origin = printable(name), printable(redact_url(origin))
                 self.stat_update("papers_seen")
+                if body is None and _transient(reason):
+                    from datatrove.utils.logging import logger
+
+                    logger.warning(f"{loggable(origin)}: {reason}; retried by the next run into this --out")
+                    failures.add(origin)
+                    continue
                 if body is None:
                     self._skip(origin, reason or "unreadable")
                     continue
@@ -545,7 +559,7 @@ class ArxivReader(PipelineStep):
                 except Exception as e:  # noqa: BLE001 - one bad paper costs that paper, never the archive
                     from datatrove.utils.logging import logger
 
-                    logger.warning(f"{origin}: skipped: {type(e).__name__}: {e}")
+                    logger.warning(f"{loggable(origin)}: skipped: {type(e).__name__}: {loggable(str(e))}")
                     self.stat_update("skipped_error")
                     continue
                 if doc is not None:
@@ -554,8 +568,15 @@ class ArxivReader(PipelineStep):
         except (OSError, RuntimeError) as e:
             from datatrove.utils.logging import logger
 
-            logger.warning(f"{unit.path or unit.ids[:1]}: input unreadable: {e}")
+            logger.warning(f"{loggable(redact_url(unit.path)) or unit.ids[:1]}: input unreadable: {loggable(str(e))}")
             self.stat_update("input_unreadable")
+        finally:
+            failures.close()
+
+
+def _transient(reason: str | None) -> bool:
+    """A fetch that the network or the server failed (5xx, 429, timeout, no connection), not the paper."""
+    return bool(reason) and (reason.startswith("http_5") or reason in ("http_429", "http_408", "http_unreachable"))
 
 
 def read_paper_file(path: str | Path, limits: Limits = Limits()) -> Unpacked:

@@ -33,7 +33,9 @@ from typing import BinaryIO
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from proofpile.documents import SOURCE, SUBSET, URL, printable, stable_id
+from proofpile.documents import SOURCE, SUBSET, URL, loggable, printable, stable_id
+from proofpile.failed_inputs import TaskFailures
+from proofpile.redact import redact_text, redact_url
 from proofpile.sources import http_limits
 
 DEFAULT_BASE_URL = "https://data.commoncrawl.org/"
@@ -82,6 +84,7 @@ class ResumableHTTPStream(io.RawIOBase):
         self.size: int | None = None
         self.resumes = 0  # reconnections after the first byte had arrived
         self.retried = 0  # failed attempts of any kind
+        self.gave_up = False  # the network or the server failed through every retry: worth a later run
         self._response: http.client.HTTPResponse | None = None
         # the whole file, resumes included, within `deadline` seconds and `max_bytes` bytes: a server that
         # drips a byte at a time or never stops sending cannot hold a task forever
@@ -159,7 +162,7 @@ class ResumableHTTPStream(io.RawIOBase):
             except urllib.error.HTTPError as err:
                 self._drop()
                 if err.code < 500 and err.code not in (408, 429):
-                    raise OSError(f"{self.url}: HTTP {err.code} {err.reason}") from None
+                    raise OSError(f"{redact_url(self.url)}: HTTP {err.code} {err.reason}") from None
                 failure = err
             except (OSError, http.client.HTTPException) as err:
                 expired = self._watch is not None and self._watch.expired()
@@ -170,7 +173,9 @@ class ResumableHTTPStream(io.RawIOBase):
             failures += 1
             self.retried += 1
             if failures > self.retries:
-                raise OSError(f"{self.url}: gave up at byte {self.pos} after {failures} attempts: {failure}") from None
+                self.gave_up = True
+                raise OSError(f"{redact_url(self.url)}: gave up at byte {self.pos} after {failures} attempts: "
+                              f"{redact_text(str(failure))}") from None
             if self.pos:
                 self.resumes += 1
             time.sleep(self.backoff * 2 ** (failures - 1))
@@ -402,7 +407,10 @@ class CommonCrawlReader(PipelineStep):
         deadline: float = DEFAULT_DEADLINE,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         only_schemes: tuple[str, ...] | None = None,
+        failed_dir: str | None = None,
     ):
+        """`failed_dir`: where each task lists the WARC files the network or server failed through every
+        retry, for the next run to read again (`proofpile.failed_inputs`)."""
         super().__init__()
         self.files = [str(f) for f in files]
         self.crawl = crawl
@@ -415,6 +423,8 @@ class CommonCrawlReader(PipelineStep):
         self.deadline, self.max_file_bytes = deadline, max_file_bytes  # per WARC file read over HTTP
         # set when the files came from a remote list (`allowed_schemes`): anything else in it is refused
         self.only_schemes = tuple(only_schemes) if only_schemes else None
+        self.failed_dir = failed_dir
+        self._failures: TaskFailures | None = None
 
     def _document(self, record, location: str, crawl: str) -> Document | None:
         """The page in `record`, or None with the reason counted; reads the record's body."""
@@ -425,7 +435,7 @@ class CommonCrawlReader(PipelineStep):
         http = record.http_headers
         if http is None:
             self.stat_update("skipped_bad_record")
-            logger.warning(f"{location}: {url or 'record'}: response without HTTP headers; skipped")
+            logger.warning(f"{loggable(location)}: {loggable(url) or 'record'}: response without HTTP headers; skipped")
             return None
         content_type = http.get_header("Content-Type") or headers.get_header("WARC-Identified-Payload-Type") or ""
         if content_type.split(";", 1)[0].strip().lower() not in HTML_TYPES:
@@ -438,11 +448,11 @@ class CommonCrawlReader(PipelineStep):
         body = _read_bounded(record.content_stream(), self.max_body_bytes)
         if len(body) > self.max_body_bytes:
             self.stat_update("skipped_too_large")
-            logger.warning(f"{location}: {url}: body over {self.max_body_bytes:,} bytes; skipped")
+            logger.warning(f"{loggable(location)}: {loggable(url)}: body over {self.max_body_bytes:,} bytes; skipped")
             return None
         if record.raw_stream.limit > 0:  # the file ended (or the next record began) before Content-Length
             self.stat_update("skipped_record_truncated")
-            logger.warning(f"{location}: {url}: record {record.raw_stream.limit:,} bytes shorter than its "
+            logger.warning(f"{loggable(location)}: {loggable(url)}: record {record.raw_stream.limit:,} bytes shorter than its "
                            f"Content-Length (truncated file or wrong length); skipped")
             return None
         if not body.strip():
@@ -453,7 +463,7 @@ class CommonCrawlReader(PipelineStep):
         meta = {
             SOURCE: "common-crawl",
             SUBSET: self.subset,
-            URL: url,
+            URL: redact_url(url),  # the page's public address; a signed or credentialed one loses the secret
             "crawl": crawl,
             "warc_date": headers.get_header("WARC-Date") or "",
             "record_id": record_id,
@@ -485,9 +495,10 @@ class CommonCrawlReader(PipelineStep):
             return
         crawl = crawl_of(location, self.crawl)
         stream, n, pending = None, 0, None
-        source, location = location, printable(location)  # opened by its real name, recorded by a printable one
+        # opened by its real name, recorded by a printable one without credentials
+        source, location = location, printable(redact_url(location))
         if location != source:
-            logger.warning(f"{location}: file name is not UTF-8; recorded with \\x escapes")
+            logger.warning(f"{loggable(location)}: file name is not UTF-8; recorded with \\x escapes")
             self.stat_update("file_name_not_utf8")
         try:
             stream = open_location(source, self.retries, self.timeout, self.backoff, self.deadline,
@@ -507,7 +518,7 @@ class CommonCrawlReader(PipelineStep):
                 if pending is not None:
                     if archive.err_count > errors:
                         self.stat_update("skipped_bad_content_length")
-                        logger.warning(f"{location}: {pending.metadata[URL]}: record does not end at its "
+                        logger.warning(f"{loggable(location)}: {loggable(pending.metadata[URL])}: record does not end at its "
                                        f"Content-Length; skipped")
                     else:
                         yield pending
@@ -524,7 +535,7 @@ class CommonCrawlReader(PipelineStep):
                     pending = self._document(record, location, crawl)
             self.stat_update("files_read")
         except Exception as err:  # damaged or unreachable: keep what was read, go on with the next file
-            logger.warning(f"{location}: {'damaged' if n else 'unreadable'} after {n} records "
+            logger.warning(f"{loggable(location)}: {'damaged' if n else 'unreadable'} after {n} records "
                            f"({_one_line(err)}); rest of file skipped")
             self.stat_update("file_damaged" if n else "file_failed")
         finally:
@@ -534,6 +545,8 @@ class CommonCrawlReader(PipelineStep):
                 self.stat_update("http_retries", value=raw.retried)
                 if raw.limit_hit:  # "file_deadline" or "file_too_large": the file stopped there, counted
                     self.stat_update(f"file_{raw.limit_hit}")
+                if raw.gave_up and self._failures is not None:  # the task is run again on resume
+                    self._failures.add(location)
             if stream is not None:
                 stream.close()
 
@@ -541,11 +554,15 @@ class CommonCrawlReader(PipelineStep):
         if data:
             yield from data
         produced = 0
-        for location in self.files[rank::world_size]:
-            for doc in self.read_file(location):
-                if 0 <= self.limit <= produced:
-                    return
-                self.stat_update("documents")
-                self.update_doc_stats(doc)
-                produced += 1
-                yield doc
+        self._failures = TaskFailures(self, self.failed_dir, rank)
+        try:
+            for location in self.files[rank::world_size]:
+                for doc in self.read_file(location):
+                    if 0 <= self.limit <= produced:
+                        return
+                    self.stat_update("documents")
+                    self.update_doc_stats(doc)
+                    produced += 1
+                    yield doc
+        finally:
+            self._failures.close()

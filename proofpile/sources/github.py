@@ -23,12 +23,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from proofpile.documents import COMMIT, LANG, PATH, REPO, SOURCE, SUBSET, URL, stable_id
+from proofpile.documents import COMMIT, LANG, PATH, REPO, SOURCE, SUBSET, URL, loggable, stable_id
+from proofpile.failed_inputs import TaskFailures
+from proofpile.redact import redact_text, redact_url
 from proofpile.sources.repo_manifest import RepoSpec
 
 _SYMLINK_MODE = "120000"
@@ -65,7 +66,22 @@ _INHERITED_GIT_VARS = (
 
 
 class RepoError(RuntimeError):
-    """One repository could not be used; the message is one line naming it, safe to log and move on."""
+    """One repository could not be used; the message is one line naming it, safe to log and move on.
+    `transient`: the network or the server failed (timeout, refused connection, HTTP 5xx), not the repository,
+    so a resumed build tries it again."""
+
+    def __init__(self, message: str, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
+
+
+#: git's words for a failure of the network or the server rather than of the repository or the request
+_TRANSIENT_GIT = re.compile(
+    r"could not resolve host|failed to connect|connection (refused|reset|timed out)|timed out|"
+    r"operation too slow|early eof|rpc failed|remote end hung up|"
+    r"returned error: (5\d\d|429|408)|(error|status):? (5\d\d|429)|temporary failure|network is unreachable",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -90,20 +106,6 @@ class FetchedRepo:
 
     def remove(self) -> None:
         shutil.rmtree(self.git_dir, ignore_errors=True)
-
-
-def _redact(url: str) -> str:
-    """Drop a password or token from https://user:secret@host/... before it reaches a log."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _mb(n: int) -> str:
@@ -160,10 +162,11 @@ class _Git:
 
     def __init__(self, spec: RepoSpec, git_dir: Path, timeout: float):
         self.spec, self.git_dir, self.timeout = spec, git_dir, timeout
-        self.label = f"{spec.name} ({_redact(spec.url)}@{spec.commit or 'HEAD'})"
+        self.label = f"{loggable(spec.name)} ({loggable(redact_url(spec.url))}@{spec.commit or 'HEAD'})"
 
-    def error(self, problem: str) -> RepoError:
-        return RepoError(f"{self.label}: {problem}".replace("\n", " "))
+    def error(self, problem: str, transient: bool = False) -> RepoError:
+        message = loggable(redact_text(f"{self.label}: {problem}".replace("\n", " ")))
+        return RepoError(message, transient)
 
     def run(self, *args: str, watch_bytes: int | None = None, check: bool = True) -> tuple[int, bytes, str]:
         """Run one git command with the deadline; ``watch_bytes`` kills it once git_dir grows past that size."""
@@ -185,8 +188,9 @@ class _Git:
                     break
                 except subprocess.TimeoutExpired:
                     pass
+                transient = False
                 if time.monotonic() > deadline:
-                    killed_for = f"git {args[0]} timed out after {self.timeout:g} s"
+                    killed_for, transient = f"git {args[0]} timed out after {self.timeout:g} s", True
                 elif watch_bytes is not None and (size := _du(self.git_dir)) > watch_bytes:
                     killed_for = f"repository download passed {_mb(size)}, over the cap"
                 if killed_for:
@@ -195,7 +199,7 @@ class _Git:
                     except ProcessLookupError:
                         pass
                     proc.wait()
-                    raise self.error(killed_for)
+                    raise self.error(killed_for, transient)
             out.seek(0)
             err.seek(0)
             stdout, stderr = out.read(), err.read().decode("utf-8", "replace")
@@ -203,7 +207,7 @@ class _Git:
             problem = _last_meaningful_line(stderr)
             if "not our ref" in problem or "couldn't find remote ref" in problem:
                 problem = f"commit not found on the remote ({problem})"
-            raise self.error(problem)
+            raise self.error(problem, bool(_TRANSIENT_GIT.search(stderr)))
         return proc.returncode, stdout, stderr
 
 
@@ -238,7 +242,7 @@ def _fetch_into(git: _Git, spec: RepoSpec, watch_bytes: int) -> str:
 
     def shallow(source: str) -> None:
         refspec = f"+{source}:{_PINNED_REF}"
-        git.run("fetch", "--quiet", "--depth", "1", "--no-tags", spec.url, refspec, watch_bytes=watch_bytes)
+        git.run("fetch", "--quiet", "--depth", "1", "--no-tags", "--", spec.url, refspec, watch_bytes=watch_bytes)
 
     if commit is None:
         shallow("HEAD")
@@ -247,14 +251,14 @@ def _fetch_into(git: _Git, spec: RepoSpec, watch_bytes: int) -> str:
     else:
         # A server only accepts full ids in a fetch. If the short id is a branch or tag tip we learn the full id
         # from ls-remote; otherwise the whole history has to come down so git can expand the prefix.
-        _, out, _ = git.run("ls-remote", spec.url)
+        _, out, _ = git.run("ls-remote", "--", spec.url)
         tips = {line.split()[0] for line in out.decode("utf-8", "replace").splitlines() if line.strip()}
         matches = {sha for sha in tips if sha.startswith(commit)}
         if len(matches) == 1:
             shallow(matches.pop())
         else:
             everything = ("+refs/heads/*:refs/proofpile/heads/*", "+refs/tags/*:refs/proofpile/tags/*")
-            git.run("fetch", "--quiet", "--no-tags", spec.url, *everything, watch_bytes=watch_bytes)
+            git.run("fetch", "--quiet", "--no-tags", "--", spec.url, *everything, watch_bytes=watch_bytes)
             rc, out, _ = git.run("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", check=False)
             if rc != 0:
                 raise git.error(f"commit {commit} not found (or ambiguous) in any branch or tag")
@@ -275,6 +279,8 @@ def fetch_repo(spec: RepoSpec, workdir: Path, max_repo_bytes: int = 2 * 2**30, t
     git_dir = _clone_dir(spec, workdir)
     git = _Git(spec, git_dir, timeout)
     marker = git_dir / _COMPLETE_MARKER
+    if spec.url.startswith("-"):  # `--` already keeps git from parsing it; such a "URL" is a mistake or an attack
+        raise git.error("URL starts with '-' (git would read it as an option); refused")
 
     if marker.is_file():
         commit = marker.read_text().strip()
@@ -345,10 +351,10 @@ def iter_repo_files(
                 proc.stdin.flush()
                 header = proc.stdout.readline().split()
                 if len(header) != 3 or header[1] != b"blob":
-                    raise git.error(f"cannot read blob {sha} for {path}")
+                    raise git.error(f"cannot read blob {sha} for {loggable(path)}")
                 data = proc.stdout.read(int(header[2]))
                 if len(data) != int(header[2]) or proc.stdout.read(1) != b"\n":
-                    raise git.error(f"blob {sha} for {path} ended early")
+                    raise git.error(f"blob {sha} for {loggable(path)} ended early")
                 yield RepoFile(path, len(data), data)
     finally:
         if proc is not None:
@@ -375,9 +381,11 @@ class GitHubReader(PipelineStep):
         keep_clones: bool = False,
         timeout: float = 600,
         report_dir: str | None = None,
+        failed_dir: str | None = None,
     ):
         """`report_dir`: where each task writes one JSON line per repository (resolved commit, status, error),
-        so a run manifest can say exactly which inputs went in."""
+        so a run manifest can say exactly which inputs went in. `failed_dir`: where each task lists the
+        repositories that failed transiently, for the next run to retry (`proofpile.failed_inputs`)."""
         super().__init__()
         missing = sorted({r.lang for r in repos} - {lang for lang, exts in extensions.items() if exts})
         if missing:
@@ -392,19 +400,21 @@ class GitHubReader(PipelineStep):
         self.keep_clones = keep_clones
         self.timeout = timeout
         self.report_dir = report_dir
+        self.failed_dir = failed_dir
 
     def _document(self, repo: FetchedRepo, f: RepoFile) -> Document | None:
         spec = repo.spec
         from datatrove.utils.logging import logger
 
         if b"\0" in f.data[:_BINARY_PROBE]:
-            logger.warning(f"{spec.name}@{repo.commit}:{f.path}: binary content (NUL bytes), skipped")
+            where = f"{loggable(spec.name)}@{repo.commit}:{loggable(f.path)}"
+            logger.warning(f"{where}: binary content (NUL bytes), skipped")
             self.stat_update("skipped_binary")
             return None
         try:
             text = f.data.decode("utf-8")
         except UnicodeDecodeError as err:
-            logger.warning(f"{spec.name}@{repo.commit}:{f.path}: invalid UTF-8 at byte {err.start}")
+            logger.warning(f"{loggable(spec.name)}@{repo.commit}:{loggable(f.path)}: invalid UTF-8 at byte {err.start}")
             self.stat_update("skipped_invalid_utf8")
             return None
         if text.startswith("\ufeff"):
@@ -417,7 +427,7 @@ class GitHubReader(PipelineStep):
                 SUBSET: self.subset,
                 LANG: spec.lang,
                 REPO: spec.name,
-                URL: spec.url,
+                URL: redact_url(spec.url),
                 COMMIT: repo.commit,
                 PATH: f.path,
                 "size_bytes": f.size,
@@ -432,16 +442,21 @@ class GitHubReader(PipelineStep):
         if shutil.which("git") is None:
             raise RuntimeError("GitHubReader needs the git command line tool on PATH")
         reports: list[dict] = []
+        failures = TaskFailures(self, self.failed_dir, rank)
         for spec in self.repos[rank::world_size]:
-            report = {"name": spec.name, "url": spec.url, "lang": spec.lang, "pinned": spec.commit}
+            report = {"name": spec.name, "url": redact_url(spec.url), "lang": spec.lang, "pinned": spec.commit}
             reports.append(report)
             try:
                 with self.track_time("repo"):
                     repo = fetch_repo(spec, Path(self.workdir), self.max_repo_bytes, self.timeout)
             except RepoError as err:
-                logger.warning(str(err))
-                self.stat_update("repo_failed")
-                report.update(status="failed", error=str(err))
+                if err.transient:
+                    logger.warning(f"{err}; retried by the next run into this --out")
+                    failures.add(redact_url(spec.url))
+                else:
+                    logger.warning(str(err))
+                    self.stat_update("repo_failed")
+                report.update(status="failed", error=str(err), transient=err.transient)
                 continue
             self.stat_update("repos_fetched")
             report.update(status="ok", commit=repo.commit, size_bytes=repo.size_bytes, documents=0)
@@ -466,6 +481,7 @@ class GitHubReader(PipelineStep):
                     repo.remove()
         if self.report_dir:
             _write_report(Path(self.report_dir) / f"{rank:05d}.jsonl", reports)
+        failures.close()
 
 
 def _write_report(path: Path, reports: list[dict]) -> None:
