@@ -45,9 +45,10 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def kill_tree(pid: int | None = None) -> list[int]:
-    """SIGSTOP every descendant of `pid` (this process by default) until no new one appears, then SIGKILL them
-    all; returns their pids."""
+def freeze_tree(pid: int | None = None) -> list[int]:
+    """SIGSTOP every descendant of `pid` (this process by default) until no new one appears; returns them.
+    Frozen, none can exit (so the pool's and the resource tracker's threads here see no death to replace) and
+    none can start another process."""
     pid = os.getpid() if pid is None else pid
     frozen: list[int] = []
     while new := [p for p in descendants(pid) if p not in frozen]:
@@ -57,12 +58,15 @@ def kill_tree(pid: int | None = None) -> list[int]:
             except ProcessLookupError:
                 pass
         frozen += new
-    for p in frozen:
+    return frozen
+
+
+def kill(pids: list[int]) -> None:
+    for p in pids:
         try:
             os.kill(p, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    return frozen
 
 
 def _remove_multiprocessing_tempdirs() -> None:
@@ -80,6 +84,18 @@ def _remove_multiprocessing_tempdirs() -> None:
             shutil.rmtree(tempdir, ignore_errors=True)
 
 
+def _share_multiprocessing_tempdirs() -> None:
+    """Make this process's `pymp-*` directory now, so that processes forked from it (multiprocessing's manager
+    server) use it instead of making their own, which a killed child could never remove."""
+    import importlib
+
+    for name in ("multiprocessing", "multiprocess"):
+        try:
+            importlib.import_module(f"{name}.util").get_temp_dir()
+        except ImportError:
+            pass
+
+
 @contextmanager
 def stop_tree_on_signals():
     """Within the block, SIGTERM or SIGHUP to this process kills every process it started, then exits with
@@ -93,15 +109,17 @@ def stop_tree_on_signals():
             return
         for s in _STOP_SIGNALS:
             signal.signal(s, signal.SIG_IGN)
-        kill_tree(owner)
+        frozen = freeze_tree(owner)
         _remove_multiprocessing_tempdirs()
         try:
             sys.stderr.write(f"error: stopped by {signal.Signals(signum).name}; re-run the same command to resume\n")
             sys.stderr.flush()
         except (OSError, ValueError):
             pass
+        kill(frozen)  # last, right before exiting: nothing here gets the time to notice and replace them
         os._exit(128 + signum)
 
+    _share_multiprocessing_tempdirs()
     previous = {s: signal.signal(s, stop) for s in _STOP_SIGNALS}
     try:
         yield
