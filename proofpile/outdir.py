@@ -3,7 +3,8 @@
 A build (or dedup) re-run into the same `--out` clears what an interrupted run left there, so the directory must
 be proofpile's own: pointed at a user's folder by mistake, clean-up would delete the user's files. A directory
 is proofpile's when it holds the marker written when proofpile created (or first wrote into an empty) directory;
-one written by an earlier version is recognised by its identity file (`_work/build.json`, `_work/dedup.json`).
+one written by an earlier version is recognised by the file it always wrote (`_work/build.json`, `_work/dedup.json`,
+`contamination.json`).
 Anything else that is not empty is refused before a single byte is written there.
 
 The lock is an `flock` on a file under the directory, held for the whole run: the kernel drops it when the
@@ -26,7 +27,7 @@ MARKER = ".proofpile-out"
 LOCK = "_work/lock"
 
 #: identity files of directories written before the marker existed; each one names the command that wrote it
-_LEGACY = {"build": "_work/build.json", "dedup": "_work/dedup.json"}
+_LEGACY = {"build": "_work/build.json", "dedup": "_work/dedup.json", "decontaminate": "contamination.json"}
 
 
 class OutDirError(RecipeError):
@@ -154,7 +155,8 @@ def owned(directory: Path, kind: str = "build"):
 
 
 def _past(kind: str) -> str:
-    return {"build": "built", "dedup": "deduplicated"}.get(kind, f"written by `proofpile {kind}`")
+    return {"build": "built", "dedup": "deduplicated", "decontaminate": "decontaminated"}.get(
+        kind, f"written by `proofpile {kind}`")
 
 
 def _holder(path: Path) -> str:

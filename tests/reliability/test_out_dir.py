@@ -8,6 +8,7 @@ sample) and compares the user's files byte for byte before and after."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -161,3 +162,67 @@ def test_two_builds_into_one_dir(tmp_path, lid_model):
     assert doc_ids(out) == doc_ids(reference) and len(doc_ids(out)) > 0
     rerun = run_cli(*_sample(out, lid_model))
     assert "documents in" in rerun.stdout and doc_ids(out) == doc_ids(reference)
+
+
+# -- the other commands that write into a directory ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def arxiv_build(tmp_path_factory, shared_data) -> Path:
+    out = tmp_path_factory.mktemp("arxiv") / "out"
+    run_cli(*_arxiv(out, shared_data))
+    return out
+
+
+def _foreign_dataset(root: Path, build: Path) -> Path:
+    """Someone's copy of a dataset in the Hub's layout (the same file names proofpile writes) plus notes."""
+    user = root / "downloaded"
+    for shard in (build / "data").rglob("*.parquet"):
+        target = user / shard.relative_to(build)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shard, target)
+        # and where `decontaminate` would write its clean copy of the same shard
+        (user / shard.relative_to(build / "data")).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shard, user / shard.relative_to(build / "data"))
+    (user / "contamination.md").write_text("my notes\n")
+    (user / "manifest.json").write_text("{}\n")
+    return user
+
+
+def test_dedup_refuses_a_folder_it_did_not_make(tmp_path, arxiv_build):
+    user = _foreign_dataset(tmp_path, arxiv_build)
+    before = _contents(user)
+    line = _error_line(run_cli("dedup", arxiv_build, "--out", user, "--no-progress", check=False))
+    assert f"{user}: not empty and not made by proofpile" in line
+    assert _contents(user) == before
+    # nor into a build directory: a dedup there would replace the build's own shards
+    line = _error_line(run_cli("dedup", user / "data", "--out", arxiv_build, "--no-progress", check=False))
+    assert "holds the output of `proofpile build`, not of `proofpile dedup`" in line
+
+
+def test_decontaminate_refuses_a_folder_it_did_not_make(tmp_path, arxiv_build):
+    from proofpile.samples import BENCHMARKS
+
+    user = _foreign_dataset(tmp_path, arxiv_build)
+    before = _contents(user)
+    args = ["decontaminate", arxiv_build / "data", "--bench-file", f"math={BENCHMARKS['math']}"]
+    line = _error_line(run_cli(*args, "--out", user, check=False))
+    assert f"{user}: not empty and not made by proofpile" in line
+    assert _contents(user) == before
+    clean = tmp_path / "clean"
+    run_cli(*args, "--out", clean)
+    run_cli(*args, "--out", clean)  # its own output: re-running into it is fine
+    assert (clean / "contamination.json").is_file() and (clean / MARKER).is_file()
+
+
+def test_card_never_replaces_a_readme_it_did_not_write(tmp_path, arxiv_build):
+    copy = tmp_path / "copy"  # a build copied without `_work/` and the marker, with the user's own README
+    shutil.copytree(arxiv_build, copy, ignore=shutil.ignore_patterns(WORK, MARKER))
+    (copy / "README.md").write_text("# my notes\n")
+    line = _error_line(run_cli("card", copy, check=False))
+    assert line == f"error: {copy / 'README.md'}: not a card proofpile wrote, in a directory proofpile did not make; " \
+                   "refusing to overwrite it"
+    assert (copy / "README.md").read_text() == "# my notes\n"
+    run_cli("card", arxiv_build)  # proofpile's own build directory: the card is written ...
+    shutil.copyfile(arxiv_build / "README.md", copy / "README.md")
+    run_cli("card", copy)  # ... and rewritten wherever a card of proofpile's is there
