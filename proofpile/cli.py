@@ -37,6 +37,8 @@ def build(
     max_files: Annotated[Optional[int], typer.Option("--max-files", help="read only the first N WARC files")] = None,
 ) -> None:
     """Build a subset from its recipe; re-running into the same --out resumes."""
+    from contextlib import nullcontext
+
     from proofpile.build import dry_run as describe_only
     from proofpile.build import plan_build, run_build
     from proofpile.manifest import empty_output_hint, render_funnel
@@ -66,7 +68,9 @@ def build(
     # SIGTERM/SIGHUP (docker stop, systemd, a closed terminal) stop every worker too; the build stays resumable
     with stop_tree_on_signals():
         try:
-            with owned(out.resolve(), "build"):  # one build per directory, and only into proofpile's own
+            # one build per directory, and only into proofpile's own; a Slurm submission only writes job scripts
+            # (its last job runs `proofpile build`, which locks), so it must not hold the lock while jobs start
+            with owned(out.resolve(), "build") if rec.executor.kind != "slurm" else nullcontext():
                 plan = plan_build(rec, path, out, sample=sample)
                 for err in plan.input_errors:
                     typer.echo(f"warning: {err}", err=True)
