@@ -226,3 +226,30 @@ def test_card_never_replaces_a_readme_it_did_not_write(tmp_path, arxiv_build):
     run_cli("card", arxiv_build)  # proofpile's own build directory: the card is written ...
     shutil.copyfile(arxiv_build / "README.md", copy / "README.md")
     run_cli("card", copy)  # ... and rewritten wherever a card of proofpile's is there
+
+
+def _try_lock(out: Path) -> subprocess.CompletedProcess:
+    code = ("import sys; from pathlib import Path; from proofpile.outdir import BusyError, locked\n"
+            "try:\n    with locked(Path(sys.argv[1])):\n        print('locked')\n"
+            "except BusyError as e:\n    print(e)\n")
+    return subprocess.run([*PROOFPILE[:1], "-c", code, str(out)], capture_output=True, text=True, check=True)
+
+
+def test_the_lock_is_the_holders_alone(tmp_path):
+    """Held: another process is told who holds it. Released when the holder leaves, even while a child it forked
+    (multiprocessing's manager, a pool worker) is still alive: an orphan must not keep the directory locked."""
+    from proofpile.outdir import claim, locked
+
+    out = tmp_path / "out"
+    claim(out, "build")
+    with locked(out):
+        assert _try_lock(out).stdout == f"{out} is being built by another proofpile process (pid {os.getpid()})\n"
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child only waits to be killed
+            time.sleep(60)
+            os._exit(0)
+    try:
+        assert _try_lock(out).stdout == "locked\n"
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
