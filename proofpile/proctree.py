@@ -8,7 +8,9 @@ they keep writing into a directory the next run may already be resuming.
 The handler stops the tree the way a SIGKILL of the process group does (which the crash/resume tests show
 leaves a resumable directory), without assuming the build leads its own process group: in a shell pipeline the
 group also holds `tee`. Every descendant is first frozen with SIGSTOP, so none can exit and have its own
-children re-parented out of reach, or start new ones; then all of them get SIGKILL. Nothing is unwound in
+children re-parented out of reach, or start new ones; then all of them get SIGKILL. Killed one by one, the
+pool's thread in this process saw workers die and started replacements that outlived it and kept writing into
+the directory (a resumed build came out two documents short). Nothing is unwound in
 the main process: a pool's terminate can block forever on a queue lock a killed worker held. The exit status is
 128 + the signal (143 for SIGTERM), as a shell reports for a process the signal ended.
 """
@@ -24,8 +26,10 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def descendants(pid: int) -> list[int]:
-    """Live (non-zombie) descendants of `pid`, parents before children, read from /proc."""
+    """Live (non-zombie) descendants of `pid`, parents before children, read from /proc (none without it)."""
     parents: dict[int, list[int]] = {}
+    if not os.path.isdir("/proc"):
+        return []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -99,7 +103,8 @@ def _share_multiprocessing_tempdirs() -> None:
 @contextmanager
 def stop_tree_on_signals():
     """Within the block, SIGTERM or SIGHUP to this process kills every process it started, then exits with
-    128 + the signal (143 for SIGTERM). Forked children inherit the handler; in them it acts as the default action would."""
+    128 + the signal (143 for SIGTERM). Forked children inherit the handler; in them it acts as the default
+    action would."""
     owner = os.getpid()
 
     def stop(signum, frame):
