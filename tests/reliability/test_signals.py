@@ -98,13 +98,17 @@ def _stack_started(out: Path) -> Callable[[], bool]:
     return lambda: bool(_files(out / WORK / "logs" / "stack"))
 
 
-@pytest.mark.parametrize(("point", "signum"), [(_crawl_started, signal.SIGTERM), (_crawl_half_done, signal.SIGTERM),
-                                               (_stack_started, signal.SIGTERM), (_crawl_half_done, signal.SIGHUP)])
-def test_signal_to_the_main_process_stops_the_whole_build(sample, point, signum):
+@pytest.mark.parametrize(("point", "signum", "workers"), [
+    (_crawl_started, signal.SIGTERM, "2"), (_stack_started, signal.SIGTERM, "2"), (_crawl_half_done, signal.SIGHUP, "2"),
+    (_crawl_started, signal.SIGTERM, "1"),  # tasks in the main process itself, beside the manager and git
+])
+def test_signal_to_the_main_process_stops_the_whole_build(sample, point, signum, workers):
     root, args = sample
     out = root / "out"
     shutil.rmtree(out, ignore_errors=True)
-    status, stderr = _stop_when(args, point(out), root, signum)
+    stopped = [*args[:-3], "--workers", workers, "--no-progress"]
+    assert args[-3:] == ["--workers", "2", "--no-progress"]
+    status, stderr = _stop_when(stopped, point(out), root, signum)
     assert status == 128 + signum, stderr[-2000:]
     assert "Traceback" not in stderr and f"stopped by {signal.Signals(signum).name}" in stderr
     assert not (out / "manifest.json").exists()
