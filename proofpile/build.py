@@ -11,12 +11,14 @@ A build runs in two stages:
    simply redone from the task files. Near-dedup and the decontamination scan run before it as parallel
    stages of their own (one task per task file); finalize only skips or looks up what they found.
 
-Everything a build writes stays under `--out`.
+Everything a build writes stays under `--out`, and only into a directory proofpile made (`proofpile.outdir`):
+clean-up there deletes only names proofpile gives its own files. One build at a time holds the directory's lock.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from proofpile import manifest as mf
+from proofpile import outdir
 from proofpile.failed_inputs import failed_inputs, reopen_failed_tasks
 from proofpile.logs import quiet_datatrove
 from proofpile.recipes import Recipe, RecipeError, Sources, dump
@@ -62,11 +65,17 @@ class BuildPlan:
         return redact_tree({"recipe": recipe, "inputs": {s.name: s.identity for s in self.sources}})
 
 
-def plan_build(recipe: Recipe, recipe_path: Path, out: Path, sample: bool = False) -> BuildPlan:
+def plan_build(recipe: Recipe, recipe_path: Path, out: Path, sample: bool = False,
+               sample_dir: Path | None = None) -> BuildPlan:
+    """The build of `recipe` into `out`. Planning writes nothing, except that `sample=True` makes the sample
+    inputs: in `sample_dir` when given, else under `out/_work/sample` (claiming and locking `out` for that)."""
     out = out.resolve()
     if sample:
-        recipe = _with_sample_inputs(recipe, out / WORK / "sample")
-        recipe._parts = [(_with_sample_inputs(part, out / WORK / "sample"), path) for part, path in recipe._parts]
+        if sample_dir is None:
+            with outdir.owned(out, "build"):
+                recipe = _sampled(recipe, out / WORK / "sample")
+        else:
+            recipe = _sampled(recipe, sample_dir)
     plan = BuildPlan(recipe=recipe, recipe_path=recipe_path, out=out)
     whole_corpus = bool(recipe.include)
     for part, part_path in recipe.parts(recipe_path):
@@ -80,6 +89,12 @@ def plan_build(recipe: Recipe, recipe_path: Path, out: Path, sample: bool = Fals
                     source.name = f"{part.subset}/{name}"
                 plan.sources.append(source)
     return plan
+
+
+def _sampled(recipe: Recipe, dest: Path) -> Recipe:
+    recipe = _with_sample_inputs(recipe, dest)
+    recipe._parts = [(_with_sample_inputs(part, dest), path) for part, path in recipe._parts]
+    return recipe
 
 
 def _with_sample_inputs(recipe: Recipe, dest: Path) -> Recipe:
@@ -138,7 +153,24 @@ def describe(plan: BuildPlan) -> str:
     return "\n".join(lines)
 
 
+def dry_run(recipe: Recipe, recipe_path: Path, out: Path, sample: bool = False) -> tuple[str, list[str]]:
+    """(`describe` text, input errors) of the build, writing nothing anywhere: sample inputs are made in a
+    temporary directory, removed before returning, and shown at the paths a real build would give them. A --out
+    that the build would refuse is refused here too."""
+    out = out.resolve()
+    outdir.check(out, "build")
+    if not sample:
+        plan = plan_build(recipe, recipe_path, out)
+        return describe(plan), plan.input_errors
+    with tempfile.TemporaryDirectory(prefix="proofpile-dry-run-") as tmp:
+        made = str(Path(tmp).resolve() / "sample")
+        plan = plan_build(recipe, recipe_path, out, sample=True, sample_dir=Path(made))
+        real = str(out / WORK / "sample")
+        return describe(plan).replace(made, real), [e.replace(made, real) for e in plan.input_errors]
+
+
 def _check_identity(plan: BuildPlan) -> None:
+    outdir.claim(plan.out, "build")
     marker = plan.work / "build.json"
     ident = json.dumps(plan.identity(), sort_keys=True, indent=1)
     if marker.is_file():
@@ -196,12 +228,18 @@ def crawl_pipeline(plan: BuildPlan, source: SourcePlan) -> list:
 
 
 def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
-    """Run (or resume) the build; returns the manifest it wrote to `<out>/manifest.json`."""
+    """Run (or resume) the build; returns the manifest it wrote to `<out>/manifest.json`. Refuses a --out that
+    proofpile did not make, and one another build is writing into (`proofpile.outdir`)."""
     if not any(source.tasks for source in plan.sources):
         # an empty build "succeeding" hides a typo in a manifest path or an unreachable crawl list
         errors = "; ".join(plan.input_errors) or "the recipe names no sources"
         raise RecipeError(f"{plan.recipe_path}: no inputs to build from ({errors})")
-    _check_identity(plan)
+    with outdir.owned(plan.out, "build"):
+        _check_identity(plan)
+        return _run_build(plan, workers, progress)
+
+
+def _run_build(plan: BuildPlan, workers: int, progress: bool) -> dict:
     quiet_datatrove()
     r = plan.recipe
     logs = plan.work / "logs"

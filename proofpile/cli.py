@@ -39,8 +39,13 @@ def build(
     max_files: Annotated[Optional[int], typer.Option("--max-files", help="read only the first N WARC files")] = None,
 ) -> None:
     """Build a subset from its recipe; re-running into the same --out resumes."""
-    from proofpile.build import describe, plan_build, run_build
+    from contextlib import nullcontext
+
+    from proofpile.build import dry_run as describe_only
+    from proofpile.build import plan_build, run_build
     from proofpile.manifest import empty_output_hint, render_funnel
+    from proofpile.outdir import owned
+    from proofpile.proctree import stop_tree_on_signals
     from proofpile.recipes import RecipeError, load_recipe
 
     # --crawl/--max-files are shorthands for the commoncrawl source's fields; --crawl replaces any other WARC list
@@ -54,29 +59,34 @@ def build(
             rec, path = load_recipe(recipe, [*(set_ or []), *web])
         if executor is not None:  # how the build runs, never what it builds
             rec, path = load_recipe(recipe, [*(set_ or []), *web, f"executor.kind={executor}"])
-        plan = plan_build(rec, path, out, sample=sample)
+        if dry_run and rec.executor.kind != "slurm":  # slurm's dry run writes its job scripts
+            text, errors = describe_only(rec, path, out, sample=sample)
+            for err in errors:
+                typer.echo(f"warning: {err}", err=True)
+            typer.echo(text)
+            return
     except RecipeError as e:
         _fail(str(e))
-    for err in plan.input_errors:
-        typer.echo(f"warning: {err}", err=True)
-    if rec.executor.kind == "slurm":
-        return _build_on_slurm(plan, [*(set_ or []), *web], sample, workers, dry_run)
-    if dry_run:
+    # SIGTERM/SIGHUP (docker stop, systemd, a closed terminal) stop every worker too; the build stays resumable
+    with stop_tree_on_signals():
         try:
-            typer.echo(describe(plan))
+            # one build per directory, and only into proofpile's own; a Slurm submission only writes job scripts
+            # (its last job runs `proofpile build`, which locks), so it must not hold the lock while jobs start
+            with owned(out.resolve(), "build") if rec.executor.kind != "slurm" else nullcontext():
+                plan = plan_build(rec, path, out, sample=sample)
+                for err in plan.input_errors:
+                    typer.echo(f"warning: {err}", err=True)
+                if rec.executor.kind == "slurm":
+                    return _build_on_slurm(plan, [*(set_ or []), *web], sample, workers, dry_run)
+                from proofpile.executors import use
+
+                workers = workers or rec.executor.workers or 1
+                with use(plan.recipe.executor, workers):
+                    manifest = run_build(plan, workers=workers, progress=progress and sys.stderr.isatty())
         except RecipeError as e:
             _fail(str(e))
-        return
-    try:
-        from proofpile.executors import use
-
-        workers = workers or rec.executor.workers or 1
-        with use(plan.recipe.executor, workers):
-            manifest = run_build(plan, workers=workers, progress=progress and sys.stderr.isatty())
-    except RecipeError as e:
-        _fail(str(e))
-    except OSError as e:  # disk full, read-only output: what failed and where, not a traceback
-        _fail(_os_error(e), 1)
+        except OSError as e:  # disk full, read-only output: what failed and where, not a traceback
+            _fail(_os_error(e), 1)
     typer.echo(render_funnel(manifest["funnel"]))
     for failed in manifest["inputs"].get("failed", []):  # redacted by the build; a re-run retries them
         typer.echo(f"warning: input failed (network or server), re-run to retry: {failed}", err=True)

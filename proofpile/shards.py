@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -226,17 +225,37 @@ class ShardSet:
         self._pending.clear()
 
 
-def remove_stale(directory: Path) -> None:
-    """Delete half-written shards an interrupted run left behind."""
-    if directory.is_dir():
-        for p in directory.rglob(f"*{TMP_SUFFIX}"):
-            p.unlink()
+# what ShardSet names a corpus shard before and after its `-of-` rename: the only files clean-up deletes there
+_OWN_SHARD = re.compile(r"^(?:train|validation|test)(?:-.+)?-\d{5}(?:-of-\d{5}\.parquet|\.parquet\.tmp)$")
 
 
-def clear_subsets(out: Path, subsets: list[str]) -> None:
+def is_own_shard_name(name: str) -> bool:
+    """A name ShardSet gives a corpus shard (final or temporary), so clean-up can leave every other file alone."""
+    return bool(_OWN_SHARD.match(name))
+
+
+def remove_stale(work: Path) -> None:
+    """Delete half-written files an interrupted run left in its work directory (`_work/`, proofpile's alone)."""
+    if work.is_dir() and not work.is_symlink():
+        for p in work.rglob(f"*{TMP_SUFFIX}"):
+            if p.is_file():
+                p.unlink()
+
+
+def clear_subsets(out: Path, subsets: list[str], work: str = "_work") -> None:
     """Before an interrupted final write is redone: its shards are rewritten from scratch, so those of these
-    subsets that it did finish go too (their `-of-` totals and contents may differ), and every .tmp file."""
+    subsets that it did finish go too (their `-of-` totals and contents may differ), and the temporary files of
+    `<out>/<work>/`. Only files named as proofpile names shards are removed: anything else a user put under
+    `data/<subset>/` stays, and so does the folder then."""
     for subset in subsets:
-        if (out / "data" / subset).is_dir():
-            shutil.rmtree(out / "data" / subset)
-    remove_stale(out)
+        folder = out / "data" / subset
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if is_own_shard_name(p.name) and not p.is_dir():
+                p.unlink()
+        try:
+            folder.rmdir()
+        except OSError:  # not empty: what is left is not ours
+            pass
+    remove_stale(out / work)

@@ -175,7 +175,7 @@ def test_resume_after_crash_inside_finalize(tmp_path: Path, lid_model: Path):
     (out / "_work" / "logs" / "finalize" / "completions" / "00000").unlink()
     victim = sorted((out / "data" / "algebraic-stack").glob("*.parquet"))[0]
     victim.write_bytes(b"half a parquet file")
-    (victim.parent / "zz-00000.parquet.tmp").write_bytes(b"partial")
+    (victim.parent / "train-00099.parquet.tmp").write_bytes(b"partial")  # a name ShardSet gives: clean-up takes it
     (out / "manifest.json").unlink()
     proc = run_cli(*args)
     assert output_files(out) == before

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from datatrove.data import Document
 
+from proofpile import outdir
 from proofpile.decontam.ngrams import DecontaminationFilter
 from proofpile.decontam.report import write_report
 from proofpile.shards import SCHEMA, TMP_SUFFIX, ShardSet, iter_documents, to_row
@@ -70,6 +71,7 @@ def decontaminate(inputs: list[Path], out: Path, filt: DecontaminationFilter) ->
     """Run `filt` over every shard; write clean shards and the report under `out`; return the summary."""
     files = input_files(inputs)
     _ = filt.index  # fail on a bad benchmark before writing anything
+    outdir.claim(Path(out), "decontaminate")  # its shards and report would overwrite a user's same-named files
     for path, rel in files:
         rel = rel.with_name(rel.name.removesuffix(".gz").removesuffix(".jsonl").removesuffix(".parquet"))
         target = out / rel.parent

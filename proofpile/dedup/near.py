@@ -291,6 +291,7 @@ def near_dedup(
 ) -> dict:
     """Deduplicate the shards under `inputs` into `out` (same layout); returns the manifest it wrote."""
     from proofpile import manifest as mf
+    from proofpile import outdir
     from proofpile.build import _execute
     from proofpile.logs import quiet_datatrove
     from proofpile.shard_io import ShardWriter
@@ -303,6 +304,7 @@ def near_dedup(
         if out == f or out in f.parents:
             raise DedupError(f"{f}: an input lies inside --out {out}; choose another --out")
     index_in = read_index_identity(Path(against).resolve(), config.params) if against else None
+    outdir.claim(out, "dedup")  # never into a folder proofpile did not make: a re-run clears shards there
     work = out / WORK
     identity = json.dumps({"files": [[str(f), f.stat().st_size] for f in files], "config": _config_json(config),
                            "against": str(index_in) if index_in else None}, indent=1, sort_keys=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from proofpile.publish.plots import FIGURES, step_label, write_plots
-from proofpile.publish.stats import compute_stats, load_manifest
+from proofpile.publish.stats import StatsError, compute_stats, load_manifest
 from proofpile.redact import redact_tree
 
 SPLIT_ORDER = ("train", "validation", "test")
@@ -194,6 +194,7 @@ def write_card(directory: str | Path, repo_id: str | None = None, pack: str | Pa
     """Compute the stats, draw the figures into `<dir>/assets/` and write `<dir>/README.md`."""
     directory = Path(directory)
     manifest = load_manifest(directory)
+    _check_not_users_readme(directory)
     stats = compute_stats(directory, pack=pack)
     figures = write_plots(stats, directory / "assets")
     text = render_card(manifest, stats, repo_id=repo_id)
@@ -202,6 +203,16 @@ def write_card(directory: str | Path, repo_id: str | None = None, pack: str | Pa
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return CardResult(path, figures, stats)
+
+
+def _check_not_users_readme(directory: Path) -> None:
+    """The card replaces README.md: in a directory proofpile did not make, only a card it wrote before."""
+    from proofpile.outdir import owner
+
+    readme = directory / "README.md"
+    if owner(directory) is None and readme.is_file() and SHARDS_MARK not in readme.read_text(errors="replace"):
+        raise StatsError(f"{readme}: not a card proofpile wrote, in a directory proofpile did not make; "
+                         "refusing to overwrite it")
 
 
 # -- the card's body ----------------------------------------------------------------------------------------

@@ -105,6 +105,9 @@ class FetchedRepo:
     size_bytes: int  # sum of blob sizes in the commit's tree
 
     def remove(self) -> None:
+        # the marker first: a removal cut short (a killed task) must not leave a clone that looks complete and
+        # lacks objects, which the next run would reuse and read fewer files from
+        (self.git_dir / _COMPLETE_MARKER).unlink(missing_ok=True)
         shutil.rmtree(self.git_dir, ignore_errors=True)
 
 

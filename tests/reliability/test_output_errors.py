@@ -19,6 +19,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from proofpile.outdir import claim
+
 from .helpers import PROOFPILE, doc_ids, run_cli
 
 PAPERS = [*(f"2301.0000{i}.gz" for i in range(1, 7)), "math0601001.gz"]
@@ -83,6 +85,8 @@ def _read_only_runner(directory: Path) -> list[str]:
 def test_read_only_output(tmp_path: Path, shared_data: Path, read_only: str):
     out = tmp_path / "out"
     directory = tmp_path / read_only
+    if directory != out:  # a build directory proofpile made, whose data/ cannot be written
+        claim(out, "build")
     directory.mkdir(parents=True)
     runner = _read_only_runner(directory)
     try:
