@@ -179,7 +179,8 @@ def memory_table(sizes: list[int], workdir: Path, model: Path, workers: int) -> 
         peer_rss, peer_s = peak_rss([sys.executable, __file__, "--neox-loop", str(corpus / "corpus.jsonl"), str(model),
                                      str(workdir / f"neox-{mb}")])
         rows.append((info["bytes"] / 1e6, info["documents"], pack_rss, pack_s, peer_rss, peer_s))
-    print(f"\n{'text MB':>8s} {'docs':>8s} {'pack peak MB':>13s} {'pack s':>7s} {'neox-loop peak MB':>18s} {'neox s':>7s}")
+    print(f"\n{'text MB':>8s} {'docs':>8s} {'pack peak MB':>13s} {'pack s':>7s} "
+          f"{'neox-loop peak MB':>18s} {'neox s':>7s}")
     for mb, docs, a, at, b, bt in rows:
         print(f"{mb:8.1f} {docs:8,d} {a:13.0f} {at:7.1f} {b:18.0f} {bt:7.1f}")
     growth = rows[-1][2] - rows[0][2]

@@ -25,7 +25,7 @@ class OutDirError(ValueError):
     """The directory cannot be used for a pack; one line naming it."""
 
 
-def _relative(out: Path, rel: object) -> Path | None:
+def inside(out: Path, rel: object) -> Path | None:
     """`out / rel` when `rel` is a plain relative path inside `out`, else None (a journal is never trusted
     to point outside the directory it sits in)."""
     if not isinstance(rel, str) or not rel or os.path.isabs(rel) or ".." in Path(rel).parts:
@@ -74,9 +74,9 @@ class PackDir:
                 continue
             if not isinstance(entry, dict):
                 continue
-            if (p := _relative(self.out, entry.get("file"))) is not None and not p.is_dir():
+            if (p := inside(self.out, entry.get("file"))) is not None and not p.is_dir():
                 p.unlink(missing_ok=True)
-            elif (p := _relative(self.out, entry.get("dir"))) is not None:
+            elif (p := inside(self.out, entry.get("dir"))) is not None:
                 dirs.append(p)
         for d in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
             try:

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from proofpile.pack.megatron import TMP, IndexedWriter, paths, token_dtype
-from proofpile.pack.outdir import OutDirError, PackDir
+from proofpile.pack.outdir import OutDirError, PackDir, inside
 from proofpile.pack.spill import PrefixSet
 from proofpile.pack.tokenizer import PackTokenizer
 from proofpile.shards import parse_shard_name, sha256_file
@@ -44,6 +44,8 @@ _MAX_ERRORS = 100
 _SAMPLE_DOCS, _SAMPLE_BYTES = 64, 256_000
 #: text handed to the tokenizer at once: bounds the Python lists of ids it returns (~36 bytes an id)
 _BATCH_TEXT_BYTES = 1 << 20
+#: rows read from Parquet at once (a build's row groups hold up to 32 MiB of text; a foreign file's, anything)
+_READ_ROWS = 256
 #: row groups queued per worker: results wait in memory only this far ahead of the writer
 _IN_FLIGHT_PER_WORKER = 2
 #: documents above this are skipped (`too_long`): a tokenizer that cannot be fed pieces needs the whole text
@@ -140,6 +142,11 @@ def find_units(input_path: Path, subset: str | None = None, text_column: str = "
             )
             row += pf.metadata.row_group(i).num_rows
     return kind, units
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:300]}" if text else type(e).__name__
 
 
 def _is_text_type(t: pa.DataType) -> bool:
@@ -247,18 +254,40 @@ class Encoder:
             result.errors.append(f"{where}: {detail or reason.replace('_', ' ')}, skipped")
 
     def __call__(self, unit: Unit) -> UnitResult:
+        """The row group's documents encoded and framed, grouped by (subset, split, lang) in order of first
+        appearance; read `_READ_ROWS` rows at a time, so even a foreign file's huge row group is not held
+        whole as text."""
         result = UnitResult(groups=[])
+        parts: dict[Key, tuple[list[np.ndarray], list[np.ndarray], list[int]]] = {}
+        where = f"{unit.path}: row group {unit.row_group}"
         try:
             pf = pq.ParquetFile(unit.path)
             names = pf.schema_arrow.names
             cols = [self.text_column] + [c for c in ("subset", "split", "lang") if c in names]
             if unit.split is None and "split" not in names and "meta" in names:
                 cols.append("meta")
-            table = pf.read_row_group(unit.row_group, columns=cols)
+            batches = pf.iter_batches(batch_size=_READ_ROWS, row_groups=[unit.row_group], columns=cols)
         except Exception as e:  # a damaged row group costs its rows, not the pack
-            self._skip(result, "unreadable_row_group", f"{unit.path}: row group {unit.row_group}",
-                       f"unreadable ({type(e).__name__}: {e})")
+            self._skip(result, "unreadable_row_group", where, f"unreadable ({_one_line(e)})")
             return result
+        first = 0
+        while True:
+            try:
+                batch = next(batches, None)
+            except Exception as e:
+                self._skip(result, "unreadable_row_group", where,
+                           f"unreadable from row {unit.first_row + first} on ({_one_line(e)})")
+                break
+            if batch is None:
+                break
+            self._encode_rows(unit, pa.Table.from_batches([batch]), first, parts, result)
+            first += batch.num_rows
+        for key, (tokens, lengths, text_bytes) in parts.items():
+            if tokens:
+                result.groups.append((key, np.concatenate(tokens), np.concatenate(lengths), text_bytes[0]))
+        return result
+
+    def _encode_rows(self, unit: Unit, table, first: int, parts: dict, result: UnitResult) -> None:
         column = table.column(self.text_column)
         n = len(column)
         if pa.types.is_null(column.type):
@@ -266,9 +295,6 @@ class Encoder:
         else:
             nbytes = pc.binary_length(column).fill_null(0).to_numpy().astype(np.int64)
         keys = _row_keys(unit, table, n)
-        del table
-        # per key: framed token arrays, lengths, text bytes; keys in order of first appearance
-        parts: dict[Key, tuple[list[np.ndarray], list[np.ndarray], list[int]]] = {}
         start = 0
         while start < n:  # batches of about _BATCH_TEXT_BYTES of text (a longer document alone)
             stop = start + 1
@@ -279,7 +305,7 @@ class Encoder:
             texts = column.slice(start, stop - start).to_pylist()
             order: dict[Key, list[int]] = {}
             for i, text in enumerate(texts, start):
-                where = f"{unit.path}: row {unit.first_row + i}"
+                where = f"{unit.path}: row {unit.first_row + first + i}"
                 if text is None or text == "":
                     self._skip(result, "no_text" if text is None else "empty_text", where)
                 elif nbytes[i] > self.max_document_bytes:
@@ -289,7 +315,7 @@ class Encoder:
                     order.setdefault(keys[i], []).append(i)
             for key, rows in order.items():
                 slot = parts.setdefault(key, ([], [], [0]))
-                row_names = [f"{unit.path}: row {unit.first_row + i}" for i in rows]
+                row_names = [f"{unit.path}: row {unit.first_row + first + i}" for i in rows]
                 encoded = self.encode_texts([texts[i - start] for i in rows], row_names, result)
                 kept = [(i, ids) for i, ids in zip(rows, encoded) if ids is not None]
                 if not kept:
@@ -299,10 +325,6 @@ class Encoder:
                 slot[1].append(lengths)
                 slot[2][0] += sum(int(nbytes[i]) for i, _ in kept)
             start = stop
-        for key, (tokens, lengths, text_bytes) in parts.items():
-            if tokens:
-                result.groups.append((key, np.concatenate(tokens), np.concatenate(lengths), text_bytes[0]))
-        return result
 
 
 _WORKER_ENCODER: Encoder | None = None
@@ -334,7 +356,8 @@ def encode_units(encoder: Encoder, units: list[Unit], workers: int) -> Iterator[
     # spawn, not fork: the parent has pyarrow's and maybe the tokenizer's threads running
     with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(encoder,)) as pool:
         pending = iter(units)
-        window = deque(pool.apply_async(_encode_in_worker, (u,)) for u in islice(pending, _IN_FLIGHT_PER_WORKER * workers))
+        ahead = _IN_FLIGHT_PER_WORKER * workers
+        window = deque(pool.apply_async(_encode_in_worker, (u,)) for u in islice(pending, ahead))
         while window:
             result = window.popleft().get()
             for u in islice(pending, 1):
@@ -358,11 +381,12 @@ def _sample(units: list[Unit], text_column: str) -> tuple[list[str], list[str]]:
     texts, names, size = [], [], 0
     for unit in units:
         try:
-            col = pq.ParquetFile(unit.path).read_row_group(unit.row_group, columns=[text_column]).column(0)
+            batches = pq.ParquetFile(unit.path).iter_batches(batch_size=_SAMPLE_DOCS, row_groups=[unit.row_group],
+                                                             columns=[text_column])
+            col = next(batches).column(0).to_pylist()
         except Exception:  # counted when the row group is packed
             continue
-        for i in range(len(col)):
-            t = col[i].as_py()
+        for i, t in enumerate(col):
             if t:
                 t = t[: _SAMPLE_BYTES - size]
                 texts.append(t)
@@ -376,8 +400,6 @@ def _sample(units: list[Unit], text_column: str) -> tuple[list[str], list[str]]:
 def _legacy_files(out: Path) -> list[Path] | None:
     """The files a pack by a proofpile without the ownership marker wrote into `out`, from its tokens.json;
     None when `out` is not such a pack."""
-    from proofpile.pack.outdir import _relative
-
     try:
         old = json.loads((out / TOKENS_JSON).read_text())
     except (OSError, ValueError, RecursionError):
@@ -386,11 +408,11 @@ def _legacy_files(out: Path) -> list[Path] | None:
         return None
     files = [out / TOKENS_JSON]
     for entry in old.get("prefixes") or []:
-        if isinstance(entry, dict) and (prefix := _relative(out, entry.get("prefix"))) is not None:
+        if isinstance(entry, dict) and (prefix := inside(out, entry.get("prefix"))) is not None:
             files += [q for p in paths(prefix) for q in (p, Path(str(p) + TMP))]
     seq = old.get("sequences")
     for entry in seq.get("files") or [] if isinstance(seq, dict) else []:
-        if isinstance(entry, dict) and (p := _relative(out, entry.get("file"))) is not None:
+        if isinstance(entry, dict) and (p := inside(out, entry.get("file"))) is not None:
             files.append(p)
     return files + [out / name for name in (NEOX_CONFIG, MEGATRON_DATA_PATH, MEGATRON_ARGS)]
 

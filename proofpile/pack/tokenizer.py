@@ -250,7 +250,8 @@ class PackTokenizer:
                 f"{self.files.model} has {self.sp.get_piece_size():,} pieces"
             )
         ref = self.sp.encode(texts, num_threads=1)
-        other = [e.ids for e in self.hf.encode_batch(texts, add_special_tokens=False)]
+        # one at a time: a batch keeps every document's Encoding (tokens, offsets) alive at once
+        other = [self.hf.encode(t, add_special_tokens=False).ids for t in texts]
         for i, (a, b) in enumerate(zip(ref, other)):
             if a != b:
                 pos = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
