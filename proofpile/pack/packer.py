@@ -212,7 +212,8 @@ class Encoder:
             if int(tid) > np.iinfo(dtype).max or int(tid) < 0:
                 raise AssertionError(f"token id {int(tid)} does not fit {dtype} (uint16 holds ids < 65,536)")
         if len(ids_list) == 1:  # one (maybe very long) document: no index arithmetic the size of its tokens
-            return np.concatenate([[self.bos_id][:nb], body, [self.eos_id][:ne]]).astype(dtype), framed
+            bos, eos = (np.array([t][:n], dtype=np.int64) for t, n in ((self.bos_id, nb), (self.eos_id, ne)))
+            return np.concatenate([bos, body, eos]).astype(dtype), framed
         out = np.empty(int(framed.sum()), dtype=np.int64)
         starts = np.zeros(len(framed), dtype=np.int64)
         np.cumsum(framed[:-1], out=starts[1:])
