@@ -323,6 +323,9 @@ def test_out_never_deletes_files_the_pack_did_not_write(trained_tokenizer, tmp_p
     legacy = tmp_path / "legacy"
     pack(root, trained_tokenizer, legacy, seq_len=16, by_lang=True)
     (legacy / MARKER).unlink()
+    old = json.loads((legacy / "tokens.json").read_text())  # as the old packer wrote a split shorter than L
+    old["sequences"]["files"].append({"split": "validation", "file": None, "rows": 0})
+    (legacy / "tokens.json").write_text(json.dumps(old))
     planted = _plant(legacy)
     pack(root, trained_tokenizer, legacy)
     assert {p: p.read_bytes() for p in planted} == planted
