@@ -1,6 +1,13 @@
-"""Benchmark `proofpile pack` against bare sentencepiece encode (the limit) and datatrove's tokenizer steps.
+"""Benchmark `proofpile pack`: peak memory against GPT-NeoX's preprocessing loop at several input sizes, and
+(with --speed) throughput against bare sentencepiece encode (the limit) and datatrove's tokenizer steps.
 
-    python bench/pack.py [--mb 200] [--workdir /tmp/proofpile-bench-pack] [--skip-datatrove]
+    python bench/pack.py [--mb 20 50 150] [--workers 1] [--speed] [--workdir /tmp/proofpile-bench-pack]
+
+Memory: `proofpile pack` runs as a subprocess per size and its peak RSS is the kernel's (ru_maxrss: the
+largest of the process and the workers it reaped). It must stay flat as the input grows. The peer is
+GPT-NeoX's `tools/preprocess_data.py` loop as its documentation describes it (read JSONL one document at a
+time, encode, append the EOD id, append the ids to the `.bin`, keep only the sizes for the `.idx`), written
+here in a few lines because GPT-NeoX itself is not installable; it runs in its own subprocess too.
 
 The corpus is a build directory (arxiv / open-web-math / algebraic-stack subsets) assembled from real text:
 the LaTeX projects, MATH problems and labelled web pages in ../shared/data, and Python sources of installed
@@ -52,6 +59,8 @@ def _pools() -> dict[str, list[tuple[str, str]]]:
     """(lang, text) pools per subset, all real text nobody here wrote."""
     tex = [("tex", t) for t in _arxiv_tex()]
     web = []
+    for p in sorted((SHARED / "html").rglob("*.html")):
+        web.append(("en", p.read_text(encoding="utf-8", errors="replace")))
     with gzip.open(SHARED / "classifier" / "train.jsonl.gz", "rt") as f:
         web += [("en", json.loads(line)["text"]) for line in f]
     for line in open(SHARED / "benchmarks" / "math_test.jsonl"):
@@ -75,7 +84,7 @@ def _pools() -> dict[str, list[tuple[str, str]]]:
 def make_corpus(root: Path, mb: int) -> Path:
     from datatrove.data import Document
 
-    from proofpile.shards import ShardSet, to_row
+    from proofpile.shards import ShardSet, shard_key, to_row
 
     marker = root / "corpus.json"
     if marker.is_file() and json.loads(marker.read_text()).get("mb") == mb:
@@ -85,7 +94,9 @@ def make_corpus(root: Path, mb: int) -> Path:
     pools = _pools()
     rng = random.Random(0)
     shares = [("arxiv", 0.3), ("open-web-math", 0.35), ("algebraic-stack", 0.35)]
-    shards = ShardSet(max_shard_bytes=64 * 2**20, row_group_rows=1000)
+    shards = ShardSet(max_shard_bytes=64 * 2**20, row_group_rows=1000, of_total=True)
+    root.mkdir(parents=True)
+    jsonl = open(root / "corpus.jsonl", "w", encoding="utf-8")  # the peer reads JSONL, one line per document
     total, i = 0, 0
     while total < mb * 1_000_000:
         subset = rng.choices([s for s, _ in shares], [w for _, w in shares])[0]
@@ -95,10 +106,12 @@ def make_corpus(root: Path, mb: int) -> Path:
             text = text[a : a + rng.randint(2000, 40_000)]
         doc = Document(text=text, id=f"b{i}", metadata={"subset": subset, "lang": lang})
         split = "validation" if i % 200 == 7 else "train"
-        shards.write(root / subset / split, lang, to_row(doc))
+        shards.write(root / "data" / subset, shard_key(split, lang), to_row(doc))
+        jsonl.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
         total += len(text.encode("utf-8"))
         i += 1
     shards.close()
+    jsonl.close()
     (root / "manifest.json").write_text("{}")
     marker.write_text(json.dumps({"mb": mb, "documents": i, "bytes": total}))
     return root
@@ -108,7 +121,7 @@ def texts_of(root: Path) -> list[str]:
     import pyarrow.parquet as pq
 
     out = []
-    for p in sorted(root.glob("*/*/*.parquet")):
+    for p in sorted(root.glob("data/*/*.parquet")):
         out += pq.read_table(p, columns=["text"]).column(0).to_pylist()
     return out
 
@@ -119,18 +132,65 @@ def timed(fn) -> tuple[float, float, object]:
     return time.perf_counter() - t0, cpu_seconds() - c0, result
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--mb", type=int, default=200, help="corpus size in MB of UTF-8 text (issue: >= 200)")
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/proofpile-bench-pack"))
-    ap.add_argument("--skip-datatrove", action="store_true")
-    args = ap.parse_args()
-    model = SHARED / "tokenizer" / "llama2-tokenizer.model"
-    hf_json = SHARED / "tokenizer" / "llama2-tokenizer.json"
-    if not model.is_file():
-        print(f"skipped: the Llama 2 tokenizer is not at {model} (set PROOFPILE_TEST_DATA)")
-        return
-    corpus = make_corpus(args.workdir / "corpus", args.mb)
+#: runs a command and prints its peak RSS; a launcher this small forks the command, because Linux keeps a
+#: forked child's high-water mark across exec (measured from the bench itself, every run would show its size)
+LAUNCH = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+          "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def peak_rss(cmd: list[str]) -> tuple[float, float]:
+    """(peak RSS in MB of the largest process among `cmd` and the workers it reaped, wall seconds)."""
+    import subprocess
+
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", LAUNCH, *cmd], capture_output=True, text=True)
+    code, kb = map(int, proc.stdout.split())
+    if code:
+        raise SystemExit(f"{' '.join(cmd)}: exit {code}\n{proc.stderr[-3000:]}")
+    return kb / 1024, time.perf_counter() - t0
+
+
+def neox_loop(jsonl: Path, model: Path, prefix: Path) -> None:
+    """GPT-NeoX's preprocess loop: one document at a time -> encode -> + EOD -> .bin; sizes kept for the .idx."""
+    import numpy as np
+    import sentencepiece as spm
+
+    from proofpile.pack.megatron import encode_index
+
+    sp = spm.SentencePieceProcessor(model_file=str(model))
+    sizes = []
+    with open(jsonl, encoding="utf-8") as f, open(str(prefix) + ".bin", "wb") as out:
+        for line in f:
+            ids = sp.encode(json.loads(line)["text"]) + [sp.eos_id()]
+            out.write(np.array(ids, dtype=np.uint16).tobytes())
+            sizes.append(len(ids))
+    Path(str(prefix) + ".idx").write_bytes(encode_index(np.array(sizes), np.dtype(np.uint16)))
+
+
+def memory_table(sizes: list[int], workdir: Path, model: Path, workers: int) -> list[tuple]:
+    rows = []
+    for mb in sizes:
+        corpus = make_corpus(workdir / f"corpus-{mb}", mb)
+        info = json.loads((corpus / "corpus.json").read_text())
+        out = workdir / f"pack-{mb}"
+        shutil.rmtree(out, ignore_errors=True)
+        pack_rss, pack_s = peak_rss([sys.executable, "-m", "proofpile", "pack", str(corpus), "--tokenizer", str(model),
+                                     "--out", str(out), "--workers", str(workers), "--no-progress"])
+        peer_rss, peer_s = peak_rss([sys.executable, __file__, "--neox-loop", str(corpus / "corpus.jsonl"), str(model),
+                                     str(workdir / f"neox-{mb}")])
+        rows.append((info["bytes"] / 1e6, info["documents"], pack_rss, pack_s, peer_rss, peer_s))
+    print(f"\n{'text MB':>8s} {'docs':>8s} {'pack peak MB':>13s} {'pack s':>7s} "
+          f"{'neox-loop peak MB':>18s} {'neox s':>7s}")
+    for mb, docs, a, at, b, bt in rows:
+        print(f"{mb:8.1f} {docs:8,d} {a:13.0f} {at:7.1f} {b:18.0f} {bt:7.1f}")
+    growth = rows[-1][2] - rows[0][2]
+    print(f"pack peak RSS grows {growth:+.0f} MB from {rows[0][0]:.0f} to {rows[-1][0]:.0f} MB of text "
+          f"(--workers {workers}; peak of the largest process)")
+    return rows
+
+
+def speed_table(mb: int, workdir: Path, model: Path, hf_json: Path, skip_datatrove: bool) -> None:
+    corpus = make_corpus(workdir / f"corpus-{mb}", mb)
     texts = texts_of(corpus)
     nbytes = sum(len(t.encode("utf-8")) for t in texts)
     print(f"corpus: {len(texts):,} documents, {nbytes / 1e6:.1f} MB under {corpus}")
@@ -153,14 +213,15 @@ def main() -> None:
     from proofpile.pack import pack
 
     for workers in (1, 2):
-        out = args.workdir / f"pack-w{workers}"
+        out = workdir / f"pack-w{workers}"
+        shutil.rmtree(out, ignore_errors=True)
         wall, cpu, rec = timed(lambda: pack(corpus, model, out, workers=workers))
         body = rec["total"]["tokens"] - 2 * rec["total"]["documents"]  # without <s>/</s>, as the others count
         rows.append((f"proofpile pack --workers {workers}", wall, cpu, body))
-    same = all((args.workdir / "pack-w1" / p["prefix"]).with_suffix(".bin").read_bytes()
-               == (args.workdir / "pack-w2" / p["prefix"]).with_suffix(".bin").read_bytes() for p in rec["prefixes"])
+    same = all((workdir / "pack-w1" / p["prefix"]).with_suffix(".bin").read_bytes()
+               == (workdir / "pack-w2" / p["prefix"]).with_suffix(".bin").read_bytes() for p in rec["prefixes"])
 
-    if not args.skip_datatrove:
+    if not skip_datatrove:
         from datatrove.executor import LocalPipelineExecutor
         from datatrove.pipeline.tokens.megatron_tokenizer import MegatronDocumentTokenizer
         from datatrove.pipeline.tokens.tokenizer import DocumentTokenizer
@@ -169,14 +230,14 @@ def main() -> None:
         from proofpile.shard_io import ShardReader
 
         quiet_datatrove()
-        files = [str(p) for p in sorted(corpus.glob("*/*/*.parquet"))]
+        files = [str(p) for p in sorted(corpus.glob("data/*/*.parquet"))]
         for name, step in (
             ("datatrove MegatronDocumentTokenizer", lambda o: MegatronDocumentTokenizer(
                 o, tokenizer_name_or_path=str(hf_json), eos_token="</s>")),
             ("datatrove DocumentTokenizer", lambda o: DocumentTokenizer(
                 o, tokenizer_name_or_path=str(hf_json), eos_token="</s>", seed=0)),
         ):
-            out = args.workdir / name.split()[-1]
+            out = workdir / name.split()[-1]
             shutil.rmtree(out, ignore_errors=True)
             ex = LocalPipelineExecutor([ShardReader(files), step(str(out / "data"))], tasks=1, workers=1,
                                        logging_dir=str(out / "logs"))
@@ -194,6 +255,28 @@ def main() -> None:
     w1, w2 = rows[1][1], rows[2][1]
     print(f"\nscaling: --workers 2 is {w1 / w2:.2f}x --workers 1 (wall); outputs byte-identical: {same}")
     print("token counts: bare/pack count the text's ids; datatrove's include its one </s> per document")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=int, nargs="+", default=[20, 50, 150], help="corpus sizes in MB of UTF-8 text")
+    ap.add_argument("--workers", type=int, default=1, help="--workers of the measured packs")
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/proofpile-bench-pack"))
+    ap.add_argument("--speed", action="store_true", help="also the throughput table, on the largest size")
+    ap.add_argument("--skip-datatrove", action="store_true")
+    ap.add_argument("--neox-loop", nargs=3, metavar=("JSONL", "MODEL", "PREFIX"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.neox_loop:
+        neox_loop(*map(Path, args.neox_loop))
+        return
+    model = SHARED / "tokenizer" / "llama2-tokenizer.model"
+    hf_json = SHARED / "tokenizer" / "llama2-tokenizer.json"
+    if not model.is_file():
+        print(f"skipped: the Llama 2 tokenizer is not at {model} (set PROOFPILE_TEST_DATA)")
+        return
+    memory_table(sorted(args.mb), args.workdir, model, args.workers)
+    if args.speed:
+        speed_table(max(args.mb), args.workdir, model, hf_json, args.skip_datatrove)
 
 
 if __name__ == "__main__":

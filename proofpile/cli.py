@@ -265,6 +265,7 @@ def pack_run(
     text_column: Annotated[str, typer.Option("--text-column", help="column holding the text")] = "text",
     backend: Annotated[str, typer.Option(help="auto, sentencepiece or tokenizers")] = "auto",
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    max_document_bytes: Annotated[int, typer.Option("--max-document-bytes", help="skip (and count) longer documents")] = 64 << 20,
 ) -> None:
     """Tokenize INPUT into Megatron .bin/.idx prefixes (same as `proofpile pack INPUT ...`)."""
     from proofpile.pack import PROOF_PILE_2_WEIGHTS, Framing, PackError, TokenizerError, TokenizerParityError, pack
@@ -281,7 +282,8 @@ def pack_run(
     try:
         record = pack(input, tokenizer, out, format=format, workers=workers, seq_len=seq_len, shuffle_seed=shuffle_seed,
                       framing=Framing(bos=bos, eos=eos), by_lang=by_lang, weights=weights or None, subset=subset,
-                      text_column=text_column, backend=backend, progress=progress and sys.stderr.isatty())
+                      text_column=text_column, backend=backend, progress=progress and sys.stderr.isatty(),
+                      max_document_bytes=max_document_bytes)
     except (PackError, TokenizerError, TokenizerParityError, OSError) as e:
         _fail(str(e))
     for err in record["errors"]:
@@ -294,6 +296,9 @@ def pack_run(
     typer.echo(f"{t['documents']:,} documents, {t['tokens']:,} {record['dtype']} tokens{skipped}")
     for entry in record.get("sequences", {}).get("files", []):
         typer.echo(f"{entry['split']}: {entry['rows']:,} sequences of {record['sequences']['seq_len']} -> {entry['file']}")
+    for entry in record.get("sequences", {}).get("short_splits", []):
+        typer.echo(f"{entry['split']}: {entry['tokens']:,} tokens, {entry['reason']} "
+                   f"({record['sequences']['seq_len']}): no sequence file")
     typer.echo(f"tokens.json: {out / 'tokens.json'}")
 
 

@@ -21,6 +21,7 @@ killed run leaves a `.bin` and `.idx` that look complete.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from pathlib import Path
@@ -61,20 +62,31 @@ def paths(prefix: str | Path) -> tuple[Path, Path]:
     return Path(prefix + ".bin"), Path(prefix + ".idx")
 
 
-def encode_index(lengths: np.ndarray, dtype: np.dtype) -> bytes:
+_INDEX_CHUNK = 1 << 20
+
+
+def write_index(f, lengths: np.ndarray, dtype: np.dtype) -> None:
+    """The `.idx` bytes into the binary file `f`, a million entries at a time: with many millions of
+    documents, the whole index as one bytes object would be several times the lengths array."""
     lengths = np.asarray(lengths, dtype=np.int64)
     n = len(lengths)
-    offsets = np.zeros(n, dtype=np.int64)
-    if n:
-        np.cumsum(lengths[:-1] * dtype.itemsize, out=offsets[1:])
-    return b"".join(
-        (
-            HEADER.pack(MAGIC, VERSION, CODE_OF[np.dtype(dtype)], n, n + 1),
-            lengths.astype("<i4").tobytes(),
-            offsets.astype("<i8").tobytes(),
-            np.arange(n + 1, dtype="<i8").tobytes(),
-        )
-    )
+    f.write(HEADER.pack(MAGIC, VERSION, CODE_OF[np.dtype(dtype)], n, n + 1))
+    for i in range(0, n, _INDEX_CHUNK):
+        f.write(lengths[i : i + _INDEX_CHUNK].astype("<i4").tobytes())
+    offset = 0
+    for i in range(0, n, _INDEX_CHUNK):
+        sizes = lengths[i : i + _INDEX_CHUNK] * dtype.itemsize
+        ends = np.cumsum(sizes) + offset
+        f.write((ends - sizes).astype("<i8").tobytes())
+        offset = int(ends[-1])
+    for i in range(0, n + 1, _INDEX_CHUNK):
+        f.write(np.arange(i, min(i + _INDEX_CHUNK, n + 1), dtype="<i8").tobytes())
+
+
+def encode_index(lengths: np.ndarray, dtype: np.dtype) -> bytes:
+    buf = io.BytesIO()
+    write_index(buf, lengths, dtype)
+    return buf.getvalue()
 
 
 class IndexedWriter:
@@ -128,7 +140,7 @@ class IndexedWriter:
             raise ValueError(f"{self.prefix}: a sequence of {int(lengths.max()):,} tokens overflows int32 lengths")
         idx_tmp = str(self.idx_path) + TMP
         with open(idx_tmp, "wb") as f:
-            f.write(encode_index(lengths, self.dtype))
+            write_index(f, lengths, self.dtype)
         os.replace(str(self.bin_path) + TMP, self.bin_path)
         os.replace(idx_tmp, self.idx_path)
 

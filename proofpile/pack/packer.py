@@ -1,9 +1,14 @@
 """Documents -> framed token ids -> one Megatron prefix per subset/split (optionally per language).
 
 Work is split by Parquet row group: workers read and encode a row group each and the main process writes
-their results strictly in input order (`Pool.imap`), so the bytes never depend on `--workers`. Each prefix
-is first written unshuffled to a temporary file, then copied out in a seeded permutation of its documents,
-because shuffling a corpus that does not fit in memory needs random access to tokens, not to Parquet rows.
+their results strictly in input order, so the bytes never depend on `--workers`. Each prefix is first written
+unshuffled to a temporary file, then copied out in a seeded permutation of its documents (spill.py), because
+shuffling a corpus that does not fit in memory needs random access to tokens, not to Parquet rows.
+
+Memory does not grow with the input: a row group is encoded a bounded batch of text at a time, at most two
+row groups per worker are in flight, tokens go to disk as they come, and what stays in memory is each
+document's length (for the `.idx`). A document above `max_document_bytes` is skipped and counted; below it,
+a long one is encoded in pieces where that is exact (tokenizer.py).
 """
 
 from __future__ import annotations
@@ -13,15 +18,18 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator
-from itertools import chain
+from itertools import chain, islice
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from proofpile.pack.megatron import TMP, IndexedWriter, paths, token_dtype
+from proofpile.pack.outdir import OutDirError, PackDir, inside
+from proofpile.pack.spill import PrefixSet
 from proofpile.pack.tokenizer import PackTokenizer
 from proofpile.shards import parse_shard_name, sha256_file
 
@@ -33,8 +41,15 @@ MEGATRON_ARGS = "megatron-args.txt"
 #: Proof-Pile-2's mix as LLEMMA trained on it (arXiv : web : AlgebraicStack = 2 : 4 : 1)
 PROOF_PILE_2_WEIGHTS = {"arxiv": 2.0, "open-web-math": 4.0, "algebraic-stack": 1.0}
 _MAX_ERRORS = 100
-_SHUFFLE_CHUNK_TOKENS = 1 << 24
 _SAMPLE_DOCS, _SAMPLE_BYTES = 64, 256_000
+#: text handed to the tokenizer at once: bounds the Python lists of ids it returns (~36 bytes an id)
+_BATCH_TEXT_BYTES = 1 << 20
+#: rows read from Parquet at once (a build's row groups hold up to 32 MiB of text; a foreign file's, anything)
+_READ_ROWS = 256
+#: row groups queued per worker: results wait in memory only this far ahead of the writer
+_IN_FLIGHT_PER_WORKER = 2
+#: documents above this are skipped (`too_long`): a tokenizer that cannot be fed pieces needs the whole text
+DEFAULT_MAX_DOCUMENT_BYTES = 64 << 20
 
 
 class PackError(ValueError):
@@ -110,6 +125,9 @@ def find_units(input_path: Path, subset: str | None = None, text_column: str = "
             raise PackError(f"{f}: not a readable Parquet file ({e})") from None
         if text_column not in pf.schema_arrow.names:
             raise PackError(f"{f}: no '{text_column}' column (columns: {', '.join(pf.schema_arrow.names)})")
+        kind_of_text = pf.schema_arrow.field(text_column).type
+        if not _is_text_type(kind_of_text):
+            raise PackError(f"{f}: column '{text_column}' holds {kind_of_text}, not strings")
         row = 0
         for i in range(pf.num_row_groups):
             units.append(
@@ -126,28 +144,43 @@ def find_units(input_path: Path, subset: str | None = None, text_column: str = "
     return kind, units
 
 
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:300]}" if text else type(e).__name__
+
+
+def _is_text_type(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t) or (
+        hasattr(pa.types, "is_string_view") and pa.types.is_string_view(t))
+
+
+def _name(value, default: str) -> str:
+    """A subset/split/lang cell as a name: any non-empty value as text (a column may hold numbers)."""
+    return default if not value else str(value)
+
+
 def _row_keys(unit: Unit, table, n: int) -> list[Key]:
     names = table.column_names
     if unit.subset is not None:
         subsets = [unit.subset] * n
     elif "subset" in names:
-        subsets = [s or unit.default_subset for s in table.column("subset").to_pylist()]
+        subsets = [_name(s, unit.default_subset) for s in table.column("subset").to_pylist()]
     else:
         subsets = [unit.default_subset] * n
     if unit.split is not None:
         splits = [unit.split] * n
     elif "split" in names:
-        splits = [s or "train" for s in table.column("split").to_pylist()]
+        splits = [_name(s, "train") for s in table.column("split").to_pylist()]
     elif "meta" in names:
         splits = []
         for m in table.column("meta").to_pylist():
             try:
-                splits.append(str(json.loads(m).get("split") or "train") if m else "train")
-            except (ValueError, AttributeError):
+                splits.append(_name(json.loads(m).get("split"), "train") if m else "train")
+            except (ValueError, AttributeError, TypeError, RecursionError):
                 splits.append("train")
     else:
         splits = ["train"] * n
-    langs = [s or "" for s in table.column("lang").to_pylist()] if "lang" in names else [""] * n
+    langs = [_name(s, "") for s in table.column("lang").to_pylist()] if "lang" in names else [""] * n
     return list(zip(subsets, splits, langs))
 
 
@@ -160,13 +193,27 @@ class Encoder:
     eos_id: int
     dtype: str
     text_column: str = "text"
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
 
-    def frame(self, ids_list: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Framed ids of many documents back to back, and their lengths, without a Python loop per token."""
+    def frame(self, ids_list: list) -> tuple[np.ndarray, np.ndarray]:
+        """Framed ids of many documents back to back, and their lengths, without a Python loop per token.
+
+        An entry is a list of ids, or an array (a long document encoded in pieces)."""
         nb, ne = int(self.framing.bos), int(self.framing.eos)
         lens = np.fromiter((len(x) for x in ids_list), dtype=np.int64, count=len(ids_list))
-        body = np.fromiter(chain.from_iterable(ids_list), dtype=np.int64, count=int(lens.sum()))
+        if all(isinstance(x, list) for x in ids_list):
+            body = np.fromiter(chain.from_iterable(ids_list), dtype=np.int64, count=int(lens.sum()))
+        else:
+            body = np.concatenate([np.asarray(x, dtype=np.int64) for x in ids_list])
         framed = lens + nb + ne
+        dtype = np.dtype(self.dtype)
+        used = [body.max(), body.min()] if len(body) else []
+        for tid in [*used, *([self.bos_id] if nb else []), *([self.eos_id] if ne else [])]:
+            if int(tid) > np.iinfo(dtype).max or int(tid) < 0:
+                raise AssertionError(f"token id {int(tid)} does not fit {dtype} (uint16 holds ids < 65,536)")
+        if len(ids_list) == 1:  # one (maybe very long) document: no index arithmetic the size of its tokens
+            bos, eos = (np.array([t][:n], dtype=np.int64) for t, n in ((self.bos_id, nb), (self.eos_id, ne)))
+            return np.concatenate([bos, body, eos]).astype(dtype), framed
         out = np.empty(int(framed.sum()), dtype=np.int64)
         starts = np.zeros(len(framed), dtype=np.int64)
         np.cumsum(framed[:-1], out=starts[1:])
@@ -177,13 +224,17 @@ class Encoder:
         body_starts = np.zeros(len(lens), dtype=np.int64)
         np.cumsum(lens[:-1], out=body_starts[1:])
         out[np.arange(len(body)) + np.repeat(starts + nb - body_starts, lens)] = body
-        dtype = np.dtype(self.dtype)
-        if len(out) and (int(out.max()) > np.iinfo(dtype).max or int(out.min()) < 0):
-            bad = int(out.max()) if int(out.max()) > np.iinfo(dtype).max else int(out.min())
-            raise AssertionError(f"token id {bad} does not fit {dtype} (uint16 holds ids < 65,536)")
         return out.astype(dtype), framed
 
-    def encode_texts(self, texts: list[str], names: list[str], result: UnitResult) -> list[list[int] | None]:
+    def encode_texts(self, texts: list[str], names: list[str], result: UnitResult) -> list:
+        if len(texts) == 1 and len(texts[0]) > _BATCH_TEXT_BYTES:
+            try:
+                return [self.tokenizer.encode_long(texts[0], piece_chars=_BATCH_TEXT_BYTES)]
+            except Exception as e:
+                result.skipped["tokenize_error"] += 1
+                if len(result.errors) < _MAX_ERRORS:
+                    result.errors.append(f"{names[0]}: cannot tokenize: {type(e).__name__}: {e}")
+                return [None]
         try:
             return self.tokenizer.encode_batch(texts)
         except Exception:  # one bad document must not lose the others: redo them one by one
@@ -198,36 +249,83 @@ class Encoder:
                     out.append(None)
             return out
 
+    def _skip(self, result: UnitResult, reason: str, where: str, detail: str = "") -> None:
+        result.skipped[reason] += 1
+        if len(result.errors) < _MAX_ERRORS:
+            result.errors.append(f"{where}: {detail or reason.replace('_', ' ')}, skipped")
+
     def __call__(self, unit: Unit) -> UnitResult:
-        pf = pq.ParquetFile(unit.path)
-        names = pf.schema_arrow.names
-        cols = [self.text_column] + [c for c in ("subset", "split", "lang") if c in names]
-        if unit.split is None and "split" not in names and "meta" in names:
-            cols.append("meta")
-        table = pf.read_row_group(unit.row_group, columns=cols)
-        column = table.column(self.text_column)
-        texts = column.to_pylist()
-        nbytes = pc.binary_length(column).to_pylist()
-        keys = _row_keys(unit, table, len(texts))
+        """The row group's documents encoded and framed, grouped by (subset, split, lang) in order of first
+        appearance; read `_READ_ROWS` rows at a time, so even a foreign file's huge row group is not held
+        whole as text."""
         result = UnitResult(groups=[])
-        order: dict[Key, list[int]] = {}
-        for i, (text, key) in enumerate(zip(texts, keys)):
-            if text is None or text == "":
-                reason = "no_text" if text is None else "empty_text"
-                result.skipped[reason] += 1
-                if len(result.errors) < _MAX_ERRORS:
-                    result.errors.append(f"{unit.path}: row {unit.first_row + i}: {reason.replace('_', ' ')}, skipped")
-                continue
-            order.setdefault(key, []).append(i)
-        for key, rows in order.items():
-            row_names = [f"{unit.path}: row {unit.first_row + i}" for i in rows]
-            encoded = self.encode_texts([texts[i] for i in rows], row_names, result)
-            kept = [(i, ids) for i, ids in zip(rows, encoded) if ids is not None]
-            if not kept:
-                continue
-            tokens, lengths = self.frame([ids for _, ids in kept])
-            result.groups.append((key, tokens, lengths, sum(nbytes[i] for i, _ in kept)))
+        parts: dict[Key, tuple[list[np.ndarray], list[np.ndarray], list[int]]] = {}
+        where = f"{unit.path}: row group {unit.row_group}"
+        try:
+            pf = pq.ParquetFile(unit.path)
+            names = pf.schema_arrow.names
+            cols = [self.text_column] + [c for c in ("subset", "split", "lang") if c in names]
+            if unit.split is None and "split" not in names and "meta" in names:
+                cols.append("meta")
+            batches = pf.iter_batches(batch_size=_READ_ROWS, row_groups=[unit.row_group], columns=cols)
+        except Exception as e:  # a damaged row group costs its rows, not the pack
+            self._skip(result, "unreadable_row_group", where, f"unreadable ({_one_line(e)})")
+            return result
+        first = 0
+        while True:
+            try:
+                batch = next(batches, None)
+            except Exception as e:
+                self._skip(result, "unreadable_row_group", where,
+                           f"unreadable from row {unit.first_row + first} on ({_one_line(e)})")
+                break
+            if batch is None:
+                break
+            self._encode_rows(unit, pa.Table.from_batches([batch]), first, parts, result)
+            first += batch.num_rows
+        for key, (tokens, lengths, text_bytes) in parts.items():
+            if tokens:
+                result.groups.append((key, np.concatenate(tokens), np.concatenate(lengths), text_bytes[0]))
         return result
+
+    def _encode_rows(self, unit: Unit, table, first: int, parts: dict, result: UnitResult) -> None:
+        column = table.column(self.text_column)
+        n = len(column)
+        if pa.types.is_null(column.type):
+            nbytes = np.zeros(n, dtype=np.int64)
+        else:
+            nbytes = pc.binary_length(column).fill_null(0).to_numpy().astype(np.int64)
+        keys = _row_keys(unit, table, n)
+        start = 0
+        while start < n:  # batches of about _BATCH_TEXT_BYTES of text (a longer document alone)
+            stop = start + 1
+            total = int(nbytes[start])
+            while stop < n and total + int(nbytes[stop]) <= _BATCH_TEXT_BYTES:
+                total += int(nbytes[stop])
+                stop += 1
+            texts = column.slice(start, stop - start).to_pylist()
+            order: dict[Key, list[int]] = {}
+            for i, text in enumerate(texts, start):
+                where = f"{unit.path}: row {unit.first_row + first + i}"
+                if text is None or text == "":
+                    self._skip(result, "no_text" if text is None else "empty_text", where)
+                elif nbytes[i] > self.max_document_bytes:
+                    self._skip(result, "too_long", where, f"{int(nbytes[i]):,} bytes of text, more than "
+                               f"max_document_bytes {self.max_document_bytes:,}")
+                else:
+                    order.setdefault(keys[i], []).append(i)
+            for key, rows in order.items():
+                slot = parts.setdefault(key, ([], [], [0]))
+                row_names = [f"{unit.path}: row {unit.first_row + first + i}" for i in rows]
+                encoded = self.encode_texts([texts[i - start] for i in rows], row_names, result)
+                kept = [(i, ids) for i, ids in zip(rows, encoded) if ids is not None]
+                if not kept:
+                    continue
+                tokens, lengths = self.frame([ids for _, ids in kept])
+                slot[0].append(tokens)
+                slot[1].append(lengths)
+                slot[2][0] += sum(int(nbytes[i]) for i, _ in kept)
+            start = stop
 
 
 _WORKER_ENCODER: Encoder | None = None
@@ -246,16 +344,26 @@ def _encode_in_worker(unit: Unit) -> UnitResult:
 
 
 def encode_units(encoder: Encoder, units: list[Unit], workers: int) -> Iterator[UnitResult]:
-    """Results in exactly the order of `units`, whatever the worker count."""
+    """Results in exactly the order of `units`, whatever the worker count; at most
+    `_IN_FLIGHT_PER_WORKER * workers` results wait in memory (`Pool.imap` would queue every one the workers
+    finish while the writer is busy)."""
     if workers <= 1 or len(units) <= 1:
         for unit in units:
             yield encoder(unit)
         return
     import multiprocessing as mp
+    from collections import deque
 
     # spawn, not fork: the parent has pyarrow's and maybe the tokenizer's threads running
     with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(encoder,)) as pool:
-        yield from pool.imap(_encode_in_worker, units, chunksize=1)
+        pending = iter(units)
+        ahead = _IN_FLIGHT_PER_WORKER * workers
+        window = deque(pool.apply_async(_encode_in_worker, (u,)) for u in islice(pending, ahead))
+        while window:
+            result = window.popleft().get()
+            for u in islice(pending, 1):
+                window.append(pool.apply_async(_encode_in_worker, (u,)))
+            yield result
 
 
 # -- output ------------------------------------------------------------------------------------------------
@@ -269,81 +377,19 @@ def prefix_name(subset: str, split: str, lang: str | None) -> str:
     return f"{_slug(subset)}/{_slug(split)}/{base}_text_document"
 
 
-@dataclass
-class _Prefix:
-    name: str
-    subset: str
-    split: str
-    lang: str | None
-    tmp: Path
-    file: object
-    lengths: list[np.ndarray] = field(default_factory=list)
-    text_bytes: int = 0
-    by_lang: Counter = field(default_factory=Counter)  # lang -> tokens
-    docs_by_lang: Counter = field(default_factory=Counter)
-
-
-class PrefixSet:
-    """Collects each prefix's documents unshuffled in a temporary file, then writes them shuffled."""
-
-    def __init__(self, out: Path, dtype: np.dtype, by_lang: bool):
-        self.out, self.dtype, self.by_lang = out, np.dtype(dtype), by_lang
-        self.prefixes: dict[str, _Prefix] = {}
-
-    def add(self, key: Key, tokens: np.ndarray, lengths: np.ndarray, text_bytes: int) -> None:
-        subset, split, lang = key
-        name = prefix_name(subset, split, lang if self.by_lang else None)
-        p = self.prefixes.get(name)
-        if p is None:
-            tmp = self.out / f"{name}.unshuffled{TMP}"
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            p = self.prefixes[name] = _Prefix(name, subset, split, lang if self.by_lang else None, tmp,
-                                              open(tmp, "wb", buffering=1 << 20))
-        p.file.write(tokens.astype(self.dtype, copy=False).tobytes())
-        p.lengths.append(lengths)
-        p.text_bytes += text_bytes
-        p.by_lang[lang] += len(tokens)
-        p.docs_by_lang[lang] += len(lengths)
-
-    def ordered(self) -> list[_Prefix]:
-        return sorted(self.prefixes.values(), key=lambda p: (p.subset, _split_rank(p.split), p.lang or ""))
-
-    def shuffled(self, p: _Prefix, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The prefix's documents in `default_rng(seed).permutation(n)` order, in chunks of whole documents."""
-        p.file.close()
-        lengths = np.concatenate(p.lengths)
-        starts = np.zeros(len(lengths), dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        perm = np.random.default_rng(seed).permutation(len(lengths))
-        tokens = np.memmap(p.tmp, dtype=self.dtype, mode="r") if lengths.sum() else np.zeros(0, self.dtype)
-        cum = np.cumsum(lengths[perm])
-        i = 0
-        while i < len(perm):
-            j = int(np.searchsorted(cum, (cum[i - 1] if i else 0) + _SHUFFLE_CHUNK_TOKENS, side="right"))
-            j = max(j, i + 1)
-            docs = perm[i:j]
-            lens = lengths[docs]
-            out_starts = np.zeros(len(docs), dtype=np.int64)
-            np.cumsum(lens[:-1], out=out_starts[1:])
-            src = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts[docs] - out_starts, lens)
-            yield np.asarray(tokens[src]), lens
-            i = j
-        del tokens
-        p.tmp.unlink()
-
-    def abort(self) -> None:
-        for p in self.prefixes.values():
-            p.file.close()
-            p.tmp.unlink(missing_ok=True)
-
-
 def _sample(units: list[Unit], text_column: str) -> tuple[list[str], list[str]]:
-    """The first documents of the input, for the tokenizer parity check."""
+    """The first documents of the input (each cut to the sample's size), for the tokenizer parity check."""
     texts, names, size = [], [], 0
     for unit in units:
-        col = pq.ParquetFile(unit.path).read_row_group(unit.row_group, columns=[text_column]).column(0)
-        for i, t in enumerate(col.to_pylist()):
+        try:
+            batches = pq.ParquetFile(unit.path).iter_batches(batch_size=_SAMPLE_DOCS, row_groups=[unit.row_group],
+                                                             columns=[text_column])
+            col = next(batches).column(0).to_pylist()
+        except Exception:  # counted when the row group is packed
+            continue
+        for i, t in enumerate(col):
             if t:
+                t = t[: _SAMPLE_BYTES - size]
                 texts.append(t)
                 names.append(f"{unit.path}: row {unit.first_row + i}")
                 size += len(t)
@@ -352,31 +398,24 @@ def _sample(units: list[Unit], text_column: str) -> tuple[list[str], list[str]]:
     return texts, names
 
 
-def _clear_previous(out: Path) -> None:
-    """Make `out` ready: empty, or a previous pack whose files are removed before new ones are written."""
-    if not out.exists():
-        out.mkdir(parents=True)
-        return
-    if not out.is_dir():
-        raise PackError(f"{out}: exists and is not a directory")
-    previous = out / TOKENS_JSON
-    if previous.is_file():
-        try:
-            old = json.loads(previous.read_text())
-        except ValueError:
-            old = {}
-        previous.unlink()  # from here on the directory no longer claims to be complete
-        for entry in old.get("prefixes", []):
-            for f in paths(out / entry["prefix"]):
-                f.unlink(missing_ok=True)
-        for entry in old.get("sequences", {}).get("files", []):
-            (out / entry["file"]).unlink(missing_ok=True)
-        for name in (NEOX_CONFIG, MEGATRON_DATA_PATH, MEGATRON_ARGS):
-            (out / name).unlink(missing_ok=True)
-    elif any(p for p in out.iterdir() if not p.name.endswith(TMP)):
-        raise PackError(f"{out}: not empty and not a previous pack (no {TOKENS_JSON}); use a new --out")
-    for stale in out.rglob(f"*{TMP}"):
-        stale.unlink()
+def _legacy_files(out: Path) -> list[Path] | None:
+    """The files a pack by a proofpile without the ownership marker wrote into `out`, from its tokens.json;
+    None when `out` is not such a pack."""
+    try:
+        old = json.loads((out / TOKENS_JSON).read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(old, dict) or "proofpile_pack" not in old:
+        return None
+    files = [out / TOKENS_JSON]
+    for entry in old.get("prefixes") or []:
+        if isinstance(entry, dict) and (prefix := inside(out, entry.get("prefix"))) is not None:
+            files += [q for p in paths(prefix) for q in (p, Path(str(p) + TMP))]
+    seq = old.get("sequences")
+    for entry in seq.get("files") or [] if isinstance(seq, dict) else []:
+        if isinstance(entry, dict) and (p := inside(out, entry.get("file"))) is not None:
+            files.append(p)
+    return files + [out / name for name in (NEOX_CONFIG, MEGATRON_DATA_PATH, MEGATRON_ARGS)]
 
 
 def pack(
@@ -395,8 +434,12 @@ def pack(
     text_column: str = "text",
     backend: str = "auto",
     progress: bool = False,
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
 ) -> dict:
-    """Pack a build directory or Parquet shards into `out`; returns what it wrote to `out/tokens.json`."""
+    """Pack a build directory or Parquet shards into `out`; returns what it wrote to `out/tokens.json`.
+
+    `out` must be new, empty, or a previous pack (finished or killed): proofpile marks it when it starts
+    (outdir.py), and a re-run replaces exactly the files the previous one wrote."""
     from proofpile.pack.configs import write_configs
     from proofpile.pack.sequences import SequenceStreams
     from proofpile.pack.tokenizer import load_tokenizer
@@ -407,6 +450,8 @@ def pack(
         raise PackError("--format npy writes fixed-length sequences: give --seq-len")
     if seq_len is not None and seq_len <= 0:
         raise PackError(f"--seq-len must be positive, not {seq_len}")
+    if max_document_bytes <= 0:
+        raise PackError(f"--max-document-bytes must be positive, not {max_document_bytes}")
     input_path, out = Path(input_path).resolve(), Path(out).resolve()
     kind, units = find_units(input_path, subset=subset, text_column=text_column)
     if weights and kind == "build":
@@ -420,32 +465,56 @@ def pack(
             raise PackError(f"{tok.files.ref}: framing asks for {name.upper()} but the tokenizer has no {name} token")
     texts, names = _sample(units, text_column)
     parity = tok.check_parity(texts, names)
+    del texts, names
     dtype = token_dtype(tok.vocab_size)
-    encoder = Encoder(tok, framing, specials["bos"], specials["eos"], dtype.name, text_column)
+    encoder = Encoder(tok, framing, specials["bos"], specials["eos"], dtype.name, text_column, max_document_bytes)
 
-    _clear_previous(out)
-    sink = PrefixSet(out, dtype, by_lang)
+    try:
+        owner = PackDir(out, legacy_files=_legacy_files)
+    except OutDirError as e:
+        raise PackError(str(e)) from None
+    try:
+        return _pack_into(owner, encoder, units, input_path, kind, tok, parity, specials, dtype, format=format,
+                          workers=workers, seq_len=seq_len, shuffle_seed=shuffle_seed, framing=framing,
+                          by_lang=by_lang, weights=weights, progress=progress, write_configs=write_configs,
+                          streams_class=SequenceStreams)
+    finally:
+        owner.close()
+
+
+def _pack_into(owner: PackDir, encoder: Encoder, units: list[Unit], input_path: Path, kind: str, tok, parity,
+               specials, dtype, *, format, workers, seq_len, shuffle_seed, framing, by_lang, weights, progress,
+               write_configs, streams_class) -> dict:
+    out = owner.out
+    sink = PrefixSet(out, dtype, owner.claim)
     skipped: Counter = Counter()
     errors: list[str] = []
-    bar = streams = None
+    bar = streams = writer = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(units), unit="row group", desc="pack: tokenize")
     try:
         for result in encode_units(encoder, units, workers):
-            for key, tokens, lengths, nbytes in result.groups:
-                sink.add(key, tokens, lengths, nbytes)
+            for (subset, split, lang), tokens, lengths, nbytes in result.groups:
+                prefix_lang = lang if by_lang else None
+                sink.add(prefix_name(subset, split, prefix_lang), subset, split, prefix_lang, lang, tokens,
+                         lengths, nbytes)
             skipped.update(result.skipped)
             errors.extend(result.errors[: max(0, _MAX_ERRORS - len(errors))])
             if bar is not None:
                 bar.update(1)
         if bar is not None:
             bar.close()
-        streams = SequenceStreams(out, dtype, seq_len) if seq_len else None
+        streams = streams_class(out, dtype, seq_len, owner.claim) if seq_len else None
         prefixes = []
-        for p in sink.ordered():
-            writer = IndexedWriter(out / p.name, dtype) if format == "megatron" else None
+        ordered = sorted(sink.prefixes.values(), key=lambda p: (p.subset, _split_rank(p.split), p.lang or ""))
+        for p in ordered:
+            writer = None
+            if format == "megatron":
+                bin_path, idx_path = paths(out / p.name)
+                owner.claim(Path(str(bin_path) + TMP), Path(str(idx_path) + TMP), bin_path, idx_path)
+                writer = IndexedWriter(out / p.name, dtype)
             docs = tokens = 0
             for chunk, lens in sink.shuffled(p, shuffle_seed):
                 if writer is not None:
@@ -460,18 +529,23 @@ def pack(
                                  for k, v in sorted(p.by_lang.items())}}
             if writer is not None:
                 writer.close()
-                bin_path, idx_path = paths(out / p.name)
+                writer = None
                 entry.update(bin_bytes=bin_path.stat().st_size, bin_sha256=sha256_file(bin_path),
                              idx_sha256=sha256_file(idx_path))
             prefixes.append(entry)
         sequences = streams.finish(shuffle_seed) if streams is not None else None
     except BaseException:
         sink.abort()
+        if writer is not None:
+            writer.abort()
         if streams is not None:
             streams.abort()
         raise
     if not prefixes:
         raise PackError(f"{input_path}: 0 documents packed ({dict(skipped) or 'no rows'}); is the text column empty?")
+    if format == "npy" and not sequences["files"]:
+        have = ", ".join(f"{s['split']}: {s['tokens']:,}" for s in sequences["short_splits"])
+        raise PackError(f"{input_path}: no split has --seq-len {seq_len} tokens ({have}), nothing to write")
 
     record = {
         "proofpile_pack": 1,
@@ -494,8 +568,11 @@ def pack(
     if sequences is not None:
         record["sequences"] = sequences
     if format == "megatron":
+        owner.claim(*(out / name for base in (NEOX_CONFIG, MEGATRON_DATA_PATH, MEGATRON_ARGS)
+                      for name in (base, base + TMP)))
         record["weights"] = write_configs(out, prefixes, weights)
     tmp = out / (TOKENS_JSON + TMP)
+    owner.claim(tmp, out / TOKENS_JSON)
     tmp.write_text(json.dumps(record, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
     os.replace(tmp, out / TOKENS_JSON)
     return record

@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from proofpile.shards import sha256_file
 
 #: Code Llama's tokenizer: the Llama 2 pieces plus 16 infilling/extra tokens (32,016)
@@ -105,9 +107,10 @@ class PackTokenizer:
         self.backend = backend
         self._sp = None
         self._hf = None
+        self._sp_tail = None
 
     def __getstate__(self):
-        return {"files": self.files, "backend": self.backend, "_sp": None, "_hf": None}
+        return {"files": self.files, "backend": self.backend, "_sp": None, "_hf": None, "_sp_tail": None}
 
     # -- the two libraries, loaded lazily ---------------------------------------------------------------
     @property
@@ -143,6 +146,54 @@ class PackTokenizer:
 
     def encode(self, text: str) -> list[int]:
         return self.encode_batch([text])[0]
+
+    @property
+    def sp_tail(self):
+        """The sentencepiece model without its dummy prefix, for pieces of a document after the first; False
+        when cutting a document at line breaks could change its ids.
+
+        Cutting right after a "\\n" is exact for a BPE model (Llama's) whose normaliser is the identity, that
+        falls back to bytes, and none of whose pieces contains a "\\n": no merge can cross the cut, so each
+        side is merged as it would be in the whole text (BPE merges are local), and the right side is
+        normalised alike once the dummy "▁" that sentencepiece puts before a whole input is switched off.
+        Any other model (unigram, NFKC, pieces with line breaks) encodes whole documents.
+        """
+        if self._sp_tail is None:
+            self._sp_tail = False
+            try:
+                import sentencepiece as spm
+                from sentencepiece import sentencepiece_model_pb2
+            except ImportError:
+                return False
+            proto = sentencepiece_model_pb2.ModelProto()
+            proto.ParseFromString(self.sp.serialized_model_proto())
+            norm = proto.normalizer_spec
+            ok = (proto.trainer_spec.model_type == sentencepiece_model_pb2.TrainerSpec.BPE
+                  and norm.name == "identity" and not norm.precompiled_charsmap and not norm.remove_extra_whitespaces
+                  and proto.trainer_spec.byte_fallback
+                  and not any("\n" in p.piece for p in proto.pieces
+                              if p.type not in (p.BYTE, p.CONTROL, p.UNKNOWN)))
+            if ok:
+                norm.add_dummy_prefix = False
+                self._sp_tail = spm.SentencePieceProcessor(model_proto=proto.SerializeToString())
+        return self._sp_tail
+
+    def encode_long(self, text: str, piece_chars: int = 1 << 20) -> list[int] | np.ndarray:
+        """`encode(text)`, in pieces of about `piece_chars` cut after line breaks when that is exact (see
+        `sp_tail`), so a very long document costs a bounded amount of tokenizer memory; whole otherwise."""
+        if len(text) <= piece_chars or self.backend != "sentencepiece" or not self.sp_tail:
+            return self.encode(text)
+        parts, start = [], 0
+        while start < len(text):
+            cut = text.rfind("\n", start, start + piece_chars) + 1
+            if cut <= start:  # no line break in this window: the piece runs to the next one
+                cut = text.find("\n", start + piece_chars) + 1 or len(text)
+            if start + piece_chars >= len(text):
+                cut = len(text)
+            model = self.sp if start == 0 else self.sp_tail
+            parts.append(np.asarray(model.encode(text[start:cut]), dtype=np.int64))
+            start = cut
+        return np.concatenate(parts)
 
     def decode(self, ids) -> str:
         ids = [int(i) for i in ids]
@@ -199,7 +250,8 @@ class PackTokenizer:
                 f"{self.files.model} has {self.sp.get_piece_size():,} pieces"
             )
         ref = self.sp.encode(texts, num_threads=1)
-        other = [e.ids for e in self.hf.encode_batch(texts, add_special_tokens=False)]
+        # one at a time: a batch keeps every document's Encoding (tokens, offsets) alive at once
+        other = [self.hf.encode(t, add_special_tokens=False).ids for t in texts]
         for i, (a, b) in enumerate(zip(ref, other)):
             if a != b:
                 pos = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))

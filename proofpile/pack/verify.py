@@ -115,6 +115,72 @@ def _check_sequences(out: Path, record: dict, report: VerifyReport) -> None:
         report.sequence_files += 1
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_rel_path(v) -> bool:
+    return isinstance(v, str) and bool(v) and not Path(v).is_absolute() and ".." not in Path(v).parts
+
+
+def _is_dtype(v) -> bool:
+    try:
+        return isinstance(v, str) and np.dtype(v) in CODE_OF
+    except TypeError:
+        return False
+
+
+def record_fault(record) -> str | None:
+    """What is wrong with the shape of a tokens.json, naming the key; None when verify can read it.
+
+    Checked up front so that a hand-edited or truncated record is one line, not a KeyError deep in a check."""
+    if not isinstance(record, dict):
+        return f"expected an object, got {type(record).__name__}"
+    checks = [("dtype", record.get("dtype"), _is_dtype, "uint16 or int32"),
+              ("tokenizer", record.get("tokenizer"), lambda v: isinstance(v, dict), "an object")]
+    if isinstance(record.get("tokenizer"), dict):
+        checks.append(("tokenizer.vocab_size", record["tokenizer"].get("vocab_size"), _is_int, "an integer"))
+    framing = record.get("framing", {})
+    checks.append(("framing", framing, lambda v: isinstance(v, dict), "an object"))
+    if isinstance(framing, dict):
+        for k in ("bos_id", "eos_id"):
+            checks.append((f"framing.{k}", framing.get(k), lambda v: v is None or _is_int(v), "an integer or null"))
+    prefixes = record.get("prefixes", [])
+    checks.append(("prefixes", prefixes, lambda v: isinstance(v, list), "a list"))
+    for i, entry in enumerate(prefixes if isinstance(prefixes, list) else []):
+        key = f"prefixes[{i}]"
+        if not isinstance(entry, dict):
+            checks.append((key, entry, lambda v: False, "an object"))
+            continue
+        checks += [(f"{key}.prefix", entry.get("prefix"), _is_rel_path, "a relative path inside the pack"),
+                   (f"{key}.documents", entry.get("documents"), _is_int, "an integer"),
+                   (f"{key}.tokens", entry.get("tokens"), _is_int, "an integer")]
+        checks += [(f"{key}.{k}", entry[k], lambda v: isinstance(v, str), "a string")
+                   for k in ("bin_sha256", "idx_sha256") if k in entry]
+    seq = record.get("sequences")
+    if seq is not None:
+        checks.append(("sequences", seq, lambda v: isinstance(v, dict), "an object"))
+    if isinstance(seq, dict):
+        checks += [("sequences.seq_len", seq.get("seq_len"), lambda v: _is_int(v) and v > 0, "a positive integer"),
+                   ("sequences.dtype", seq.get("dtype"), _is_dtype, "uint16 or int32"),
+                   ("sequences.files", seq.get("files"), lambda v: isinstance(v, list), "a list")]
+        for i, entry in enumerate(seq["files"] if isinstance(seq.get("files"), list) else []):
+            key = f"sequences.files[{i}]"
+            if not isinstance(entry, dict):
+                checks.append((key, entry, lambda v: False, "an object"))
+                continue
+            checks += [(f"{key}.file", entry.get("file"), lambda v: v is None or _is_rel_path(v),
+                        "a relative path inside the pack"),
+                       (f"{key}.rows", entry.get("rows"), _is_int, "an integer")]
+            if "sha256" in entry:
+                checks.append((f"{key}.sha256", entry["sha256"], lambda v: isinstance(v, str), "a string"))
+    for key, value, ok, want in checks:
+        if not ok(value):
+            shown = json.dumps(value)
+            return f"{key}: expected {want}, got {shown if len(shown) <= 40 else shown[:37] + '...'}"
+    return None
+
+
 def verify(out: str | Path) -> VerifyReport:
     out = Path(out)
     report = VerifyReport(out=out)
@@ -124,8 +190,15 @@ def verify(out: str | Path) -> VerifyReport:
         return report
     try:
         record = json.loads(path.read_text())
-    except ValueError as e:
-        report.errors.append(f"{path}: not valid JSON ({e})")
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        report.errors.append(f"{path}: not valid JSON ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+        return report
+    except OSError as e:
+        report.errors.append(f"{path}: cannot read ({e.strerror or e})")
+        return report
+    fault = record_fault(record)
+    if fault:
+        report.errors.append(f"{path}: malformed: {fault}")
         return report
     for entry in record.get("prefixes", []):
         _check_prefix(out, entry, record, report)
