@@ -85,7 +85,9 @@ def test_bad_records_and_corrupt_files_are_counted_good_rows_survive(tmp_path, w
         "documents": 3,
         "files_read": 2,
         "file_failed": 1,
-        "skipped_bad_record": 4,  # null content, bad JSON line, JSON array, non-string content
+        "skipped_bad_record": 2,  # null content, non-string content
+        "skipped_bad_json": 1,
+        "skipped_not_an_object": 1,  # a JSON array
         "skipped_unknown_lang": 1,
     }
     assert all("\n" not in m for m in warnings_logged)

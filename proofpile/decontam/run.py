@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from datatrove.data import Document
 
 from proofpile.decontam.ngrams import DecontaminationFilter
 from proofpile.decontam.report import write_report
-from proofpile.shards import SCHEMA, TMP_SUFFIX, ShardSet, iter_documents, to_row
+from proofpile.documents import printable
+from proofpile.shards import SCHEMA, TMP_SUFFIX, ShardSet, to_row
+
+
+def _arrow_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow as pa
+
+    return (pa.ArrowException,)
+
+
+_ARROW_ERRORS = _arrow_errors()
 
 _SKIP_DIRS = {"_work"}
 _REPORT_FILES = {"contamination.parquet"}
@@ -41,34 +52,73 @@ def input_files(inputs: list[Path]) -> list[tuple[Path, Path]]:
     return out
 
 
-def read_documents(path: Path) -> Iterator[Document]:
-    """proofpile shards, or any Parquet/JSONL with `text` (and optionally `id`, `meta`/`metadata`)."""
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+def _ignore(reason: str) -> None:
+    pass
 
-        names = pq.ParquetFile(path).schema_arrow.names
-        if {"id", "text", "meta"} <= set(names):
-            yield from iter_documents([path])
-            return
-        rows = (r for b in pq.ParquetFile(path).iter_batches() for r in b.to_pylist())
-    else:
-        import gzip
 
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f if line.strip()]
-    for n, row in enumerate(rows):
-        if not isinstance(row.get("text"), str):
-            raise ValueError(f"{path}: record {n + 1}: no 'text' field")
-        meta = row.get("meta", row.get("metadata")) or {}
-        if isinstance(meta, str):
+def read_documents(path: Path, count: Callable[[str], None] = _ignore) -> Iterator[Document]:
+    """proofpile shards, or any Parquet/JSONL with `text` (and optionally `id`, `meta`/`metadata`).
+
+    A record that is not a document (a JSONL line that is not an object, `text` missing or not a string,
+    `meta` not an object) is skipped with `count("skipped_<reason>")` and a warning naming the file and
+    record; damage that ends the file (a truncated stream, a corrupt row group) is warned about and counted
+    as `file_damaged`, and the documents read before it are kept. A file with no `text` column at all is
+    the wrong input, not a damaged one: that stays an error.
+    """
+    from datatrove.utils.logging import logger
+
+    from proofpile.jsonl import JsonlError, read_jsonl
+
+    n = 0
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(path)
+            if "text" not in pf.schema_arrow.names:
+                raise ValueError(f"{printable(str(path))}: no 'text' column "
+                                 f"(columns: {', '.join(pf.schema_arrow.names)})")
+            rows = ((f"row {i + 1}", row) for i, row in enumerate(r for b in pf.iter_batches() for r in b.to_pylist()))
+        else:
+            rows = ((f"line {line}", row) for line, row in read_jsonl(str(path), count, required={"text": str}))
+        for where, row in rows:
+            doc, problem = _document(row, f"{path.name}/{n}")
+            if doc is None:
+                logger.warning(f"{printable(str(path))}: {where}: {problem}; record skipped")
+                count("skipped_bad_record")
+                continue
+            n += 1
+            yield doc
+    except (JsonlError, OSError, EOFError) + _ARROW_ERRORS as err:
+        problem = printable((str(err).splitlines() or [""])[0])[:200]
+        logger.warning(f"{printable(str(path))}: damaged after {n} documents ({type(err).__name__}: {problem}); "
+                       "rest of file skipped")
+        count("file_damaged")
+
+
+def _document(row: dict, fallback_id: str) -> tuple[Document | None, str]:
+    """The row as a Document, or None and what is wrong with it."""
+    text = row.get("text")
+    if not isinstance(text, str):
+        return None, f"'text' is {type(text).__name__}, not a string"
+    meta = row.get("meta", row.get("metadata")) or {}
+    if isinstance(meta, str):
+        try:
             meta = json.loads(meta)
-        yield Document(text=row["text"], id=str(row.get("id", f"{path.name}/{n}")), metadata=meta)
+        except (ValueError, RecursionError):
+            return None, "'meta' is not valid JSON"
+    if not isinstance(meta, dict):
+        return None, f"'meta' is a {type(meta).__name__}, not an object"
+    doc_id = row.get("id", fallback_id)
+    if doc_id is None or isinstance(doc_id, (dict, list)):
+        return None, f"'id' is a {type(doc_id).__name__}"
+    return Document(text=text, id=str(doc_id), metadata=meta), ""
 
 
 def decontaminate(inputs: list[Path], out: Path, filt: DecontaminationFilter) -> dict:
     """Run `filt` over every shard; write clean shards and the report under `out`; return the summary."""
     files = input_files(inputs)
+    skipped: Counter[str] = Counter()
     _ = filt.index  # fail on a bad benchmark before writing anything
     for path, rel in files:
         rel = rel.with_name(rel.name.removesuffix(".gz").removesuffix(".jsonl").removesuffix(".parquet"))
@@ -76,7 +126,7 @@ def decontaminate(inputs: list[Path], out: Path, filt: DecontaminationFilter) ->
         shards = ShardSet(max_shard_bytes=2**62)
 
         try:
-            for doc in filt.run(read_documents(path)):
+            for doc in filt.run(read_documents(path, lambda reason: skipped.update([reason]))):
                 shards.write(target, rel.name, to_row(doc))
         except BaseException:
             shards.abort()
@@ -92,4 +142,5 @@ def decontaminate(inputs: list[Path], out: Path, filt: DecontaminationFilter) ->
             target.mkdir(parents=True, exist_ok=True)
             pq.write_table(pa.Table.from_pylist([], schema=SCHEMA), str(final) + TMP_SUFFIX, compression="zstd")
             os.replace(str(final) + TMP_SUFFIX, final)
-    return write_report(out, filt.records, filt.index.info, filt.scanned, filt.report_only)
+    return write_report(out, filt.records, filt.index.info, filt.scanned, filt.report_only,
+                        input_skipped=dict(sorted(skipped.items())))

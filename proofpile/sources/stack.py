@@ -10,7 +10,6 @@ corrupt shard in hundreds should cost that shard, not the run.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Iterator
 
@@ -151,24 +150,10 @@ class StackReader(PipelineStep):
                         row_no += 1
 
     def _jsonl_rows(self, path: str) -> Iterator[tuple[dict, str]]:
-        import fsspec
-        from datatrove.utils.logging import logger
+        from proofpile.jsonl import read_jsonl
 
-        with fsspec.open(path, "rt", encoding="utf-8", compression="infer") as f:
-            for line_no, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    logger.warning(f"{path}:{line_no}: bad JSON ({err.msg} at column {err.colno}); line skipped")
-                    self.stat_update("skipped_bad_record")
-                    continue
-                if not isinstance(row, dict):
-                    logger.warning(f"{path}:{line_no}: JSON {type(row).__name__}, not an object; line skipped")
-                    self.stat_update("skipped_bad_record")
-                    continue
-                yield row, f"{path}:{line_no}"
+        for line_no, row in read_jsonl(path, count=self.stat_update):
+            yield row, f"{path}:{line_no}"
 
     def _file_rows(self, path: str) -> Iterator[tuple[dict, str]]:
         from datatrove.utils.logging import logger
