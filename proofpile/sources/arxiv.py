@@ -32,6 +32,7 @@ from datatrove.data import Document, DocumentsPipeline, Media, MediaType
 from datatrove.pipeline.base import PipelineStep
 
 from proofpile.documents import LANG, LICENSE, SOURCE, SUBSET, URL, printable, stable_id
+from proofpile.sources.arxiv_versions import superseded_papers
 
 # files a LaTeX build reads as text; everything else in a submission (figures, PDFs, data) is not kept
 TEXT_SUFFIXES = frozenset(
@@ -392,6 +393,7 @@ class ArxivReader(PipelineStep):
             raise ValueError("filtering arXiv by category or license needs the OAI metadata file (metadata=)")
         self.eprint_url = eprint_url
         self.request_interval, self.retries, self.timeout = request_interval, retries, timeout
+        self.superseded = superseded_papers(self.units)  # older versions of papers given as files twice
 
     # -- where the bytes come from
     def _papers(self, unit: Unit) -> Iterator[tuple[str, str, bytes | None, str | None]]:
@@ -507,6 +509,14 @@ class ArxivReader(PipelineStep):
         if rank >= len(self.units):
             return
         unit = self.units[rank]
+        if rank in self.superseded:  # one document per paper: arxiv_versions states which copy is kept
+            from datatrove.utils.logging import logger
+
+            self.stat_update("skipped_duplicate_paper_id")
+            logger.warning(f"{printable(unit.path)}: skipped: a newer version of this paper is read from "
+                           f"{printable(self.superseded[rank])}")
+            return
+        seen: set[str] = set()
         try:
             for name, origin, body, reason in self._papers(unit):
                 name, origin = printable(name), printable(origin)  # a Latin-1 member or file name is recorded
@@ -523,7 +533,15 @@ class ArxivReader(PipelineStep):
                     logger.warning(f"{origin}: skipped: {type(e).__name__}: {e}")
                     self.stat_update("skipped_error")
                     continue
+                if doc is not None and doc.id in seen:  # the first readable copy in this task is kept
+                    from datatrove.utils.logging import logger
+
+                    self.stat_update("skipped_duplicate_paper_id")
+                    logger.warning(f"{origin}: skipped: arXiv {doc.metadata['arxiv_id']} was already read "
+                                   f"from this input")
+                    continue
                 if doc is not None:
+                    seen.add(doc.id)
                     self.stat_update("documents")
                     yield doc
         except (OSError, RuntimeError) as e:
