@@ -170,14 +170,16 @@ def test_bad_records_are_each_counted_with_a_reason(tmp_path: Path, warnings_log
     assert all("\n" not in m for m in warnings_logged)
 
 
-def test_uncompressed_warc_with_a_lying_length_keeps_what_came_before(tmp_path: Path, warnings_logged):
+def test_uncompressed_warc_with_a_lying_length_keeps_what_came_before_and_after(tmp_path: Path, warnings_logged):
     page = b"<html><body>" + b"text " * 100 + b"</body></html>"
     records = [warc_record_bytes(f"http://p/{i}", page) for i in range(4)]
     records[2] = lie_about_length(records[2], +150)  # swallows the start of record 3, whose header is then garbage
     docs, stats = read([write_warc(tmp_path / "plain.warc", records, gzip_members=False)])
-    assert [d.metadata["url"] for d in docs] == ["http://p/0", "http://p/1"]
-    assert stats["skipped_bad_content_length"] == 1 and stats["file_damaged"] == 1
-    assert any("plain.warc: damaged after 3 records" in m for m in warnings_logged)
+    # reading goes on from just past where the bad record began, so the record it swallowed is found again
+    assert [d.metadata["url"] for d in docs] == ["http://p/0", "http://p/1", "http://p/3"]
+    assert stats["skipped_bad_content_length"] == 1 and "file_damaged" not in stats and stats["files_read"] == 1
+    assert any("plain.warc: record at byte 1,876 unreadable" in m and "reading on at the next record" in m
+               for m in warnings_logged)
 
 
 @pytest.mark.parametrize(

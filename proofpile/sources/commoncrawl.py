@@ -346,6 +346,30 @@ _DECIMAL = re.compile(r"\s*[0-9]{1,18}\s*")
 _VERSION_LINE = re.compile(rb"WARC/1\.\d{1,3}\r?\n")
 
 
+@dataclass(frozen=True)
+class _Lost:
+    """Where warcio could not go on: the error, the byte offset of the record to look past, and the counter
+    to add for that record (None when it was counted already)."""
+
+    error: Exception
+    offset: int
+    reason: str | None
+
+
+def _starts_with_gzip(stream) -> bool | None:
+    """Whether the file is gzipped (records are then gzip members), None when that cannot be told unread."""
+    try:
+        if hasattr(stream, "peek"):
+            return stream.peek(2)[:2] == b"\x1f\x8b"
+        if _seekable(stream):
+            head = stream.read(2)
+            stream.seek(0)
+            return head == b"\x1f\x8b"
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def _seekable(stream) -> bool:
     try:
         return bool(stream.seekable())
@@ -477,11 +501,9 @@ class CommonCrawlReader(PipelineStep):
         """Pages of one WARC file; a bad record costs that record, damage the file cannot recover from ends
         the file (counted, logged), never the task.
 
-        Each page is held back until the next record has been found: only then does warcio know whether the
-        page's record ended where its Content-Length said (it counts a mismatch in `err_count`), and a page cut
-        short or padded with the next record's bytes is dropped rather than passed on. A record warcio cannot
-        parse (a negative or non-decimal Content-Length leaves it reading the body as the next header) ends
-        warcio's iterator; the stream is then moved to the next record start (`next_record_start`) and read on.
+        warcio's iterator ends at the first record it cannot parse (a negative or non-decimal Content-Length
+        leaves it reading the body as the next header). The stream is then moved to the next record start
+        (`next_record_start`) and a new iterator reads on from there.
         """
         from datatrove.utils.logging import logger
 
@@ -493,29 +515,27 @@ class CommonCrawlReader(PipelineStep):
             self.stat_update("file_name_not_utf8")
         try:
             stream = open_location(source, self.retries, self.timeout, self.backoff)
-            gzipped, resume = None, 0
-            while resume is not None:
-                failure, at = None, None
-                for item in self._records(stream, location, crawl):
+            gzipped = _starts_with_gzip(stream)
+            while True:
+                lost = None
+                for item in self._records(stream, location, crawl, plain=gzipped is False):
                     if isinstance(item, Document):
                         yield item
-                    elif isinstance(item, int):
-                        n += item
+                    elif isinstance(item, _Lost):
+                        lost = item
                     else:
-                        failure, at = item
-                if failure is None:
+                        n += item
+                if lost is None:
                     break
-                if isinstance(failure, OSError) or not _seekable(stream):
-                    raise failure  # the transport gave up, or there is no way to look further on
-                if gzipped is None:
-                    stream.seek(0)
-                    gzipped = stream.read(2) == b"\x1f\x8b"
-                resume = next_record_start(stream, at, gzipped)
+                if isinstance(lost.error, OSError) or gzipped is None or not _seekable(stream):
+                    raise lost.error  # the transport gave up, or there is no way to look further on
+                resume = next_record_start(stream, lost.offset, gzipped)
                 if resume is None:
-                    raise failure  # nothing readable after the damage
-                self.stat_update("skipped_unparseable_record")
-                logger.warning(f"{location}: record at byte {at:,} unreadable ({_one_line(failure)}); "
-                               f"{resume - at:,} bytes skipped, reading on at the next record")
+                    raise lost.error  # nothing readable after the damage
+                if lost.reason:
+                    self.stat_update(lost.reason)
+                logger.warning(f"{location}: record at byte {lost.offset:,} unreadable ({_one_line(lost.error)}); "
+                               f"reading on at the next record, byte {resume:,}")
                 stream.seek(resume)
             self.stat_update("files_read")
         except Exception as err:  # damaged or unreachable: keep what was read, go on with the next file
@@ -530,15 +550,23 @@ class CommonCrawlReader(PipelineStep):
             if stream is not None:
                 stream.close()
 
-    def _records(self, stream, location: str, crawl: str) -> Iterator:
-        """Documents, then counts of records read (int), from the stream's position until its end or the
-        first record warcio cannot parse, reported last as (exception, byte offset of that record)."""
+    def _records(self, stream, location: str, crawl: str, plain: bool) -> Iterator[Document | int | _Lost]:
+        """From the stream's position: pages, 1 per record read, and last, when warcio cannot go on, a `_Lost`
+        naming the record to look past.
+
+        Each page is held back until the next record has been found: only then does warcio know whether the
+        page's record ended where its Content-Length said (it counts a mismatch in `err_count`), and a page cut
+        short or padded with the next record's bytes is dropped rather than passed on. In an uncompressed file
+        such a record may have swallowed the start of the next one, so reading goes on from just past where
+        the bad record began rather than from where warcio stopped (in a `.warc.gz` the gzip member bounds
+        the damage and warcio goes on by itself).
+        """
         from datatrove.utils.logging import logger
         from warcio.archiveiterator import ArchiveIterator
 
         archive = ArchiveIterator(stream, check_digests=False)
         records = iter(archive)
-        pending = None
+        pending, previous = None, None  # the held page; (record, offset) of the last record read
         while True:
             errors, failure, record, start = archive.err_count, None, None, archive.offset
             try:
@@ -549,27 +577,35 @@ class CommonCrawlReader(PipelineStep):
                 pass
             except Exception as err:  # noqa: BLE001 - handled below, after the held page is settled
                 failure = err
+            wrong_end = previous is not None and (archive.err_count > errors
+                                                  or getattr(previous[0].raw_stream, "limit", 0) > 0)
             if pending is not None:
-                if archive.err_count > errors:
+                if wrong_end:
                     self.stat_update("skipped_bad_content_length")
                     logger.warning(f"{location}: {pending.metadata[URL]}: record does not end at its "
                                    f"Content-Length; skipped")
                 else:
                     yield pending
-                pending = None
+            if wrong_end and plain:
+                yield _Lost(ValueError("a record does not end at its Content-Length"), previous[1],
+                            None if pending is not None else "skipped_bad_content_length")
+                return
+            pending = None
             if failure is not None:
                 # warcio fails either parsing the next record (which starts at archive.offset) or finishing the
                 # previous one (then archive.offset was not moved on from where that one began)
-                yield failure, max(archive.offset, start)
+                yield _Lost(failure, max(archive.offset, start), "skipped_unparseable_record")
                 return
             if record is None:
                 return
             yield 1
+            previous = (record, archive.offset)  # warcio has just set offset to where this record begins
             length = record.rec_headers.get_header("Content-Length")
             if record.format == "warc" and not _DECIMAL.fullmatch(length or ""):
                 # warcio reads a record with a negative or non-decimal length as empty and its block as the next
                 # header, and one without a length as running to the end of the file: look for the next record
-                yield ValueError(f"Content-Length {printable(str(length))[:40]!r} is not a byte count"), archive.offset
+                yield _Lost(ValueError(f"Content-Length {printable(str(length))[:40]!r} is not a byte count"),
+                            archive.offset, "skipped_bad_content_length")
                 return
             if record.rec_type != "response":
                 self.stat_update("records_other")
