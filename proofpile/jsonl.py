@@ -74,18 +74,32 @@ def parse_line(line: bytes, required: dict[str, type | tuple[type, ...]] | None 
     return value, "", ""
 
 
-def _lines(f, max_line_bytes: int) -> Iterator[bytes | None]:
-    """The file's lines as bytes, None in place of a line longer than `max_line_bytes` (read past, not held)."""
-    while True:
-        line = f.readline(max_line_bytes + 1)
-        if not line:
-            return
-        if len(line) > max_line_bytes and not line.endswith(b"\n"):
-            while line and not line.endswith(b"\n"):
-                line = f.readline(1 << 20)
-            yield None
-            continue
-        yield line
+def _lines(f, max_line_bytes: int, block: int = 1 << 16) -> Iterator[bytes | None]:
+    """The file's lines as bytes, None in place of a line longer than `max_line_bytes` (passed over, never
+    held). Split by hand from fixed-size reads: not every decompressor fsspec hands back has `readline`."""
+    parts: list[bytes] = []
+    size, too_long = 0, False  # bytes of the current line so far; whether it is already over the limit
+    # read1: what one decompression step gives, so lines before a truncated end are passed on before it fails
+    read = getattr(f, "read1", f.read)
+    while chunk := read(block):
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            size += end - start
+            if too_long or size > max_line_bytes:
+                yield None
+            else:
+                parts.append(chunk[start : end + 1])
+                yield b"".join(parts)
+            parts, size, too_long, start = [], 0, False, end + 1
+        size += len(chunk) - start
+        if too_long or size > max_line_bytes:
+            parts, too_long = [], True
+        elif start < len(chunk):
+            parts.append(chunk[start:])
+    if too_long:
+        yield None
+    elif parts:
+        yield b"".join(parts)
 
 
 def read_jsonl(
