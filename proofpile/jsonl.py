@@ -59,7 +59,7 @@ def parse_line(line: bytes, required: dict[str, type | tuple[type, ...]] | None 
         return None, "bad_json", f"bad JSON ({(str(err).splitlines() or [''])[0][:80]})"
     if not isinstance(value, dict):
         return None, "not_an_object", f"JSON {_json_type(value)}, not an object"
-    if _SURROGATE_ESCAPE.search(line):  # only then can a string hold half a UTF-16 pair
+    if b"\\u" in line and _SURROGATE_ESCAPE.search(line):  # only then can a string hold half a UTF-16 pair
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
@@ -135,7 +135,7 @@ def read_jsonl(
                     continue
                 if line_no == 1 and line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM some editors write
                     line = line[3:]
-                if not line.strip():
+                if line.isspace():
                     continue
                 value, reason, detail = parse_line(line, required)
                 if value is None:
