@@ -163,3 +163,20 @@ def test_lines_split_across_reads_like_bytes_split():
         assert list(_lines(io.BytesIO(data), limit, block)) == expected
 
     check()
+
+
+# ---- arXiv's OAI metadata snapshot ----------------------------------------------------------------------------
+def test_arxiv_metadata_survives_a_bad_byte_and_deep_nesting(tmp_path: Path, shared_data: Path):
+    from proofpile.sources.arxiv import ArxivMetadata, ArxivReader, plan_units
+
+    meta = tmp_path / "oai.jsonl"
+    meta.write_bytes(lines_of(
+        json.dumps({"id": "2301.00001", "categories": "math.RA", "versions": [{"version": "v2"}]}).encode(),
+        b'{"id": "2301.00002", "categories": "caf\xe9"}', b"[" * 200_000 + b"]" * 200_000,
+        b'{"id": "2301.00004", "versions": 5, "categories": "math.NT"}',
+        json.dumps({"id": "2301.00003", "categories": "math.AG"}).encode()))
+    index = ArxivMetadata(str(meta))
+    assert sorted(index.index) == ["2301.00001", "2301.00003", "2301.00004"] and index.bad_lines == 2
+    units, _ = plan_units([str(shared_data / "arxiv" / "arXiv_src_2301_001.tar")], [])
+    reader = ArxivReader(units, metadata=str(meta), categories=["math.*"])
+    assert [d.metadata["arxiv_id"] for d in reader.run(None, 0, 1)] == ["2301.00001", "2301.00003", "2301.00004"]

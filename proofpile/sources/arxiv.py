@@ -246,25 +246,23 @@ class ArxivMetadata:
     @property
     def index(self) -> dict[str, tuple[list[str], str | None, str | None]]:
         if self._index is None:
-            import fsspec
+            from proofpile.jsonl import read_jsonl
 
             index = {}
-            with fsspec.open(self.path, "rt", encoding="utf-8", compression="infer") as f:
-                for n, line in enumerate(f, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        rec = json.loads(line)
-                        cats = str(rec.get("categories") or "").split()
-                        versions = rec.get("versions") or []
-                        last = versions[-1].get("version") if versions and isinstance(versions[-1], dict) else None
-                        index[str(rec["id"])] = (cats, rec.get("license"), last)
-                    except (ValueError, KeyError, TypeError, AttributeError):
-                        self.bad_lines += 1
-                        if self.bad_lines <= 5:
-                            from datatrove.utils.logging import logger
 
-                            logger.warning(f"{self.path}:{n}: not an arXiv metadata record, ignored")
+            def bad(reason: str) -> None:
+                self.bad_lines += 1
+
+            # line by line through the shared reader: one bad byte or a hostile line costs that line
+            for _, rec in read_jsonl(self.path, bad, required={"id": (str, int)}):
+                try:
+                    cats = str(rec.get("categories") or "").split()
+                    versions = rec.get("versions") or []
+                    last = versions[-1].get("version") if isinstance(versions, list) and versions and isinstance(
+                        versions[-1], dict) else None
+                    index[str(rec["id"])] = (cats, rec.get("license"), last)
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    self.bad_lines += 1
             self._index = index
         return self._index
 
