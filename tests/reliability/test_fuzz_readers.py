@@ -340,3 +340,30 @@ def test_unclosed_media_tags_cost_linear_time():
         start = time.perf_counter()
         notebook_to_markdown(raw)
         assert time.perf_counter() - start < 5, tag  # was ~10 minutes per 400 KB of unclosed `<script `
+
+
+@FUZZ
+@given(cut=st.integers(0, 10_000), garbage=st.binary(min_size=1, max_size=600), truncate=st.booleans())
+def test_damage_after_the_first_paper_of_a_bulk_tar_keeps_it(tmp_path, cut, garbage, truncate):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
+        for i in (1, 2, 3):
+            body = _paper(f"Good paper {i}.")
+            info = tarfile.TarInfo(f"2304/2304.0000{i}.gz")
+            info.size = len(body)
+            tf.addfile(info, io.BytesIO(body))
+    data = buf.getvalue()
+    first_end = 512 + (len(_paper("Good paper 1.")) + 511) // 512 * 512  # header + padded data of paper 1
+    at = first_end + cut % (len(data) - first_end)
+    damaged = data[:at] if truncate else data[:at] + garbage + data[at + len(garbage):]
+    path = tmp_path / "arXiv_src_2304_001.tar"
+    path.write_bytes(damaged)
+    units, _ = plan_units([str(path)], [])
+    reader = ArxivReader(units)
+    docs = list(reader.run(None, 0, 1))
+    stats = stats_of(reader)
+    ids = [d.metadata["arxiv_id"] for d in docs]
+    assert ids[:1] == ["2304.00001"] and len(ids) == len(set(ids)), (ids, stats)
+    if len(ids) < 3:  # what was lost is said: a skipped paper, or an archive unreadable past some point
+        assert any(k.startswith("skipped_") or k in ("archive_corrupt", "archive_damaged", "archive_truncated")
+                   for k in stats), stats
