@@ -180,3 +180,19 @@ def test_arxiv_metadata_survives_a_bad_byte_and_deep_nesting(tmp_path: Path, sha
     units, _ = plan_units([str(shared_data / "arxiv" / "arXiv_src_2301_001.tar")], [])
     reader = ArxivReader(units, metadata=str(meta), categories=["math.*"])
     assert [d.metadata["arxiv_id"] for d in reader.run(None, 0, 1)] == ["2301.00001", "2301.00003", "2301.00004"]
+
+
+def test_decontaminate_and_the_stack_take_zstd_and_bzip2_jsonl(tmp_path: Path):
+    import zstandard
+
+    from proofpile.decontam.run import input_files, read_documents
+
+    raw = lines_of(*(json.dumps({**g, "content": g["text"], "lang": "Python"}).encode() for g in GOOD))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(raw))
+    (tmp_path / "in" / "b.jsonl.bz2").write_bytes(bz2.compress(raw))
+    files = input_files([tmp_path / "in"])
+    assert [rel.name for _, rel in files] == ["a.jsonl.zst", "b.jsonl.bz2"]
+    for path, _ in files:
+        assert [d.text for d in read_documents(path)] == [g["text"] for g in GOOD]
+        assert [d.text for d in StackReader(files=[str(path)]).run()] == [g["text"] for g in GOOD]

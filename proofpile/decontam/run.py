@@ -30,6 +30,7 @@ def _arrow_errors() -> tuple[type[BaseException], ...]:
 _ARROW_ERRORS = _arrow_errors()
 
 _SKIP_DIRS = {"_work"}
+_JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.bz2")  # fsspec decompresses by the name
 _REPORT_FILES = {"contamination.parquet"}
 
 
@@ -45,11 +46,18 @@ def input_files(inputs: list[Path]) -> list[tuple[Path, Path]]:
         for p in sorted(root.rglob("*")):
             rel = p.relative_to(root)
             if (p.is_file() and p.name not in _REPORT_FILES and not (set(rel.parts) & _SKIP_DIRS)
-                    and p.name.endswith((".parquet", ".jsonl", ".jsonl.gz"))):
+                    and p.name.endswith((".parquet", *_JSONL_SUFFIXES))):
                 out.append((p, rel))
     if not out:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no .parquet or .jsonl shards")
     return out
+
+
+def _stem(name: str) -> str:
+    for suffix in (".parquet", *_JSONL_SUFFIXES):
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
 
 
 def _ignore(reason: str) -> None:
@@ -121,7 +129,7 @@ def decontaminate(inputs: list[Path], out: Path, filt: DecontaminationFilter) ->
     skipped: Counter[str] = Counter()
     _ = filt.index  # fail on a bad benchmark before writing anything
     for path, rel in files:
-        rel = rel.with_name(rel.name.removesuffix(".gz").removesuffix(".jsonl").removesuffix(".parquet"))
+        rel = rel.with_name(_stem(rel.name))
         target = out / rel.parent
         shards = ShardSet(max_shard_bytes=2**62)
 

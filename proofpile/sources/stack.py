@@ -43,7 +43,7 @@ _LANG_ALIASES: dict[str, str] = {
     "fortran-free-form": "fortran",
 }
 
-_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz")
+_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.bz2")
 _BATCH_ROWS = 1024  # Stack files average a few KB, so a batch stays in the low MB
 
 
