@@ -6,10 +6,12 @@ make that robust enough to run for days:
 - the HTTP stream resumes a dropped connection with a byte-range request from the last byte received, so a
   reset 900 MB into a file costs one request, not the file (and never a silently short read: the bytes
   received are checked against Content-Length);
-- damage inside a WARC (a truncated gzip member, malformed headers, a record shorter than its Content-Length)
-  costs only what is damaged: records before it are yielded, the damage is counted and named in one log line;
-- bodies are decoded by BOM, then the declared charset (HTTP header, then `<meta>`), then UTF-8, and only then
-  by a flagged fallback, so a mislabelled page still becomes text and the output says it was guessed.
+- damage inside a WARC (a truncated gzip member, malformed headers, a negative, hexadecimal or missing
+  Content-Length, a record shorter or longer than it says) costs only what is damaged: records before it are
+  yielded, reading goes on at the next record start after it, the damage is counted and named in one log line;
+- bodies are decoded by BOM, then the declared charset (HTTP header, then `<meta>`; text charsets only, so a
+  page declaring `base64` cannot make the decoder fail), then UTF-8, and only then by a flagged fallback, so a
+  mislabelled page still becomes text and the output says it was guessed.
 
 warcio parses the records; this module only adds the transport, the record selection and the decoding.
 """
