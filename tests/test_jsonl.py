@@ -196,3 +196,22 @@ def test_decontaminate_and_the_stack_take_zstd_and_bzip2_jsonl(tmp_path: Path):
     for path, _ in files:
         assert [d.text for d in read_documents(path)] == [g["text"] for g in GOOD]
         assert [d.text for d in StackReader(files=[str(path)]).run()] == [g["text"] for g in GOOD]
+
+
+@pytest.mark.parametrize("line, problem", [
+    (b"[" * 200_000 + b"]" * 200_000, "JSON nested too deeply to parse"),
+    (b'{"problem": "caf\xe9", "solution": "x"}', "invalid UTF-8 at byte 17"),
+])
+def test_a_bad_benchmark_line_is_a_one_line_error_naming_it(tmp_path: Path, line, problem):
+    from typer.testing import CliRunner
+
+    from proofpile.cli import app
+
+    bench = tmp_path / "m.jsonl"
+    bench.write_bytes(lines_of(json.dumps({"problem": "p q r", "solution": "s"}).encode(), line))
+    doc = tmp_path / "d.jsonl"
+    doc.write_text(json.dumps({"id": "a", "text": "hello"}) + "\n")
+    res = CliRunner().invoke(app, ["decontaminate", str(doc), "--out", str(tmp_path / "o"), "--bench-file",
+                                   f"math={bench}"])
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit), res.exception  # not a traceback
+    assert f"m.jsonl:2: not a JSON object: {problem}" in res.output
