@@ -1,6 +1,7 @@
 """JSON Lines records read one line at a time, so one hostile line costs that line and nothing else.
 
-Every JSONL input of proofpile (The Stack's local files, `decontaminate`'s shards) goes through `read_jsonl`.
+Every JSONL input of proofpile goes through here: The Stack's local files, `decontaminate`'s shards and
+arXiv's OAI metadata by `read_jsonl`, local benchmark files by `parse_line` (strictly: a bad line is an error).
 Reading the file as text would make one invalid UTF-8 byte fail the file's decoder, and with it every line
 before and after; so the file is read as bytes (`.gz`, `.bz2`, `.zst`, ... decompressed by fsspec from the
 name) and each line is decoded on its own. Whatever a line can raise while being decoded and parsed (bad
