@@ -14,6 +14,7 @@ import pytest
 from proofpile.jsonl import JsonlError, parse_line, read_jsonl
 from proofpile.sources.stack import StackReader
 
+from . import hypothesis_home  # noqa: F401 - hypothesis's caches out of the checkout
 from .test_build import run_cli
 
 GOOD = [{"text": f"Document {i} on the sum of the first n odd numbers.", "id": f"d{i}"} for i in range(3)]

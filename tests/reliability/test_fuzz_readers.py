@@ -29,6 +29,7 @@ from proofpile.sources.arxiv import ArxivReader, parse_paper_name, plan_units
 from proofpile.sources.commoncrawl import CommonCrawlReader
 from proofpile.sources.stack import StackReader
 
+from .. import hypothesis_home  # noqa: F401 - hypothesis's caches out of the checkout
 from ..warc_server import lie_about_length, warc_record_bytes, write_warc
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
