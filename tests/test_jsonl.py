@@ -109,8 +109,6 @@ def test_stack_parquet_with_unexpected_column_types(tmp_path: Path):
     rows = [stack_row(1, hexsha=7, max_stars_repo_name=3, max_stars_repo_licenses=5, size="big", ext=1),
             stack_row(2, hexsha=None, max_stars_repo_name=None, max_stars_repo_path=None)]
     rows.append({**rows[1], "content": "print(3)\n"})
-    pq.write_table(pa.Table.from_pylist([{k: (str(v) if k == "hexsha" and v is not None else v)
-                                          for k, v in rows[0].items()}]), tmp_path / "ok.parquet")
     pq.write_table(pa.Table.from_pylist(rows), path)
     reader = StackReader(files=[str(path)])
     docs = list(reader.run())

@@ -32,7 +32,7 @@ from proofpile.sources.stack import StackReader
 from .. import hypothesis_home  # noqa: F401 - hypothesis's caches out of the checkout
 from ..warc_server import lie_about_length, warc_record_bytes, write_warc
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
