@@ -1,4 +1,5 @@
-"""The shared JSONL record reader and the readers built on it (The Stack, `decontaminate`)."""
+"""The shared JSONL record reader and the readers built on it (The Stack, `decontaminate`, arXiv metadata, benchmark
+files), with the Parquet side of the same readers: one bad record or row group costs only itself."""
 
 from __future__ import annotations
 
@@ -214,3 +215,21 @@ def test_a_bad_benchmark_line_is_a_one_line_error_naming_it(tmp_path: Path, line
                                    f"math={bench}"])
     assert res.exit_code == 2 and isinstance(res.exception, SystemExit), res.exception  # not a traceback
     assert f"m.jsonl:2: not a JSON object: {problem}" in res.output
+
+
+def test_decontaminate_reads_on_past_a_damaged_parquet_row_group(tmp_path: Path, warnings_logged):
+    from proofpile.decontam.run import read_documents
+
+    rows = [{"id": f"d{i}", "text": "y" * 2000 + str(i)} for i in range(40)]
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=10)
+    damaged = bytearray(path.read_bytes())
+    chunk = pq.ParquetFile(path).metadata.row_group(2).column(1)  # the third group's text
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    damaged[start : start + chunk.total_compressed_size] = b"\xff" * chunk.total_compressed_size
+    path.write_bytes(bytes(damaged))
+    counted: list[str] = []
+    docs = list(read_documents(path, counted.append))
+    assert [d.id for d in docs] == [r["id"] for r in rows[:20] + rows[30:]]
+    assert counted == ["skipped_row_group_damaged"]
+    assert any("t.parquet: row group 2 unreadable after row 20" in m for m in warnings_logged)

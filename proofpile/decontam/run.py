@@ -86,7 +86,7 @@ def read_documents(path: Path, count: Callable[[str], None] = _ignore) -> Iterat
             if "text" not in pf.schema_arrow.names:
                 raise ValueError(f"{printable(str(path))}: no 'text' column "
                                  f"(columns: {', '.join(pf.schema_arrow.names)})")
-            rows = ((f"row {i + 1}", row) for i, row in enumerate(r for b in pf.iter_batches() for r in b.to_pylist()))
+            rows = _parquet_rows(pf, path, count)
         else:
             rows = ((f"line {line}", row) for line, row in read_jsonl(str(path), count, required={"text": str}))
         for where, row in rows:
@@ -102,6 +102,26 @@ def read_documents(path: Path, count: Callable[[str], None] = _ignore) -> Iterat
         logger.warning(f"{printable(str(path))}: damaged after {n} documents ({type(err).__name__}: {problem}); "
                        "rest of file skipped")
         count("file_damaged")
+
+
+def _parquet_rows(pf, path: Path, count: Callable[[str], None]) -> Iterator[tuple[str, dict]]:
+    """("row N", row) by row group: a damaged group costs its own rows, not those of the groups after it."""
+    from datatrove.utils.logging import logger
+
+    first = 0
+    for group in range(pf.num_row_groups):
+        n = first
+        try:
+            for batch in pf.iter_batches(row_groups=[group]):
+                for row in batch.to_pylist():
+                    n += 1
+                    yield f"row {n}", row
+        except (OSError, *_ARROW_ERRORS) as err:
+            problem = printable((str(err).splitlines() or [""])[0])[:200]
+            logger.warning(f"{printable(str(path))}: row group {group} unreadable after row {n} "
+                           f"({type(err).__name__}: {problem}); rest of the group skipped")
+            count("skipped_row_group_damaged")
+        first += pf.metadata.row_group(group).num_rows
 
 
 def _document(row: dict, fallback_id: str) -> tuple[Document | None, str]:
