@@ -304,9 +304,24 @@ _notebook_values = st.recursive(
 )
 
 
+# cells shaped like the real ones, each field a right or a wrong JSON type: where the walk meets what it did
+# not expect (`"outputs": 7`, `"cells": 5` in a worksheet)
+_scalar = st.none() | st.booleans() | st.integers() | st.text(max_size=10)
+_outputs = st.one_of(_scalar, st.lists(st.one_of(_scalar, st.fixed_dictionaries(
+    {"output_type": st.sampled_from(["stream", "execute_result", "display_data", "error", "pyout", "pyerr"])},
+    optional={"data": _notebook_values, "text": _notebook_values, "png": _scalar})), max_size=3))
+_cell = st.fixed_dictionaries(
+    {"cell_type": st.sampled_from(["code", "code", "markdown", "raw", "heading"])},
+    optional={"source": st.one_of(_scalar, st.lists(_scalar, max_size=3)), "input": _scalar, "outputs": _outputs,
+              "level": _scalar, "language": _scalar})
+_cells = st.lists(st.one_of(_cell, _scalar), max_size=5)
+
+
 @FUZZ
-@given(nb=st.one_of(_notebook_values, st.fixed_dictionaries({"cells": st.lists(_notebook_values, max_size=5)}),
-                    st.fixed_dictionaries({"worksheets": st.lists(_notebook_values, max_size=3)})))
+@given(nb=st.one_of(_notebook_values, st.fixed_dictionaries({"cells": _cells}),
+                    st.fixed_dictionaries({"worksheets": st.lists(st.one_of(
+                        _scalar, st.fixed_dictionaries({"cells": st.one_of(_cells, _scalar)})), max_size=3)}),
+                    st.fixed_dictionaries({"metadata": _notebook_values, "cells": _cells})))
 def test_any_notebook_json_converts_or_is_a_counted_drop(nb):
     raw = json.dumps(nb)
     try:
