@@ -148,4 +148,11 @@ def task_steps(plan, source: str) -> list:
 
 
 def final_steps(plan) -> list:
-    return _build(FINAL_STAGES, plan)
+    steps = _build(FINAL_STAGES, plan)
+    if any("arxiv" in (s.kind, s.name) for s in plan.sources):
+        # arXiv ids must be unique in the output and copies of one paper can sit in different tasks: the first
+        # copy in finalize's input order is kept (proofpile.sources.arxiv_versions), before dedup sees any
+        from proofpile.sources.arxiv_versions import OnePerPaper
+
+        steps.insert(0, OnePerPaper())
+    return steps

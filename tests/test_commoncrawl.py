@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 from pathlib import Path
 
@@ -170,14 +171,16 @@ def test_bad_records_are_each_counted_with_a_reason(tmp_path: Path, warnings_log
     assert all("\n" not in m for m in warnings_logged)
 
 
-def test_uncompressed_warc_with_a_lying_length_keeps_what_came_before(tmp_path: Path, warnings_logged):
+def test_uncompressed_warc_with_a_lying_length_keeps_what_came_before_and_after(tmp_path: Path, warnings_logged):
     page = b"<html><body>" + b"text " * 100 + b"</body></html>"
     records = [warc_record_bytes(f"http://p/{i}", page) for i in range(4)]
     records[2] = lie_about_length(records[2], +150)  # swallows the start of record 3, whose header is then garbage
     docs, stats = read([write_warc(tmp_path / "plain.warc", records, gzip_members=False)])
-    assert [d.metadata["url"] for d in docs] == ["http://p/0", "http://p/1"]
-    assert stats["skipped_bad_content_length"] == 1 and stats["file_damaged"] == 1
-    assert any("plain.warc: damaged after 3 records" in m for m in warnings_logged)
+    # reading goes on from just past where the bad record began, so the record it swallowed is found again
+    assert [d.metadata["url"] for d in docs] == ["http://p/0", "http://p/1", "http://p/3"]
+    assert stats["skipped_bad_content_length"] == 1 and "file_damaged" not in stats and stats["files_read"] == 1
+    assert any("plain.warc: record at byte 1,876 unreadable" in m and "reading on at the next record" in m
+               for m in warnings_logged)
 
 
 @pytest.mark.parametrize(
@@ -227,3 +230,72 @@ def test_signed_warc_urls_lose_the_signature_in_meta(tmp_path: Path):
     assert len(docs) == 1
     assert docs[0].metadata["warc_file"] == f"{base}a.warc.gz?X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED"
     assert docs[0].metadata["url"] == "https://***@ex.example/p?X-Amz-Signature=REDACTED"
+
+
+# ---- one hostile record costs that record ------------------------------------------------------------------
+
+
+def _with_content_length(record: bytes, value: bytes | None) -> bytes:
+    head, sep, rest = record.partition(b"\r\n\r\n")
+    new = b"" if value is None else b"\r\nContent-Length: " + value
+    return re.sub(rb"\r\nContent-Length: \d+", new, head, count=1) + sep + rest
+
+
+@pytest.mark.parametrize("gzip_members", [True, False])
+def test_records_with_an_unusable_content_length_cost_only_themselves(tmp_path: Path, gzip_members, warnings_logged):
+    page = b"<html><body><p>" + b"An ordinary page about the weather. " * 20 + b"</p></body></html>"
+    records = [warc_record_bytes("http://ok/1", page)]
+    for i, value in enumerate([b"-5", b"0x10", b"12abc", None]):  # negative, hex, junk, missing
+        records += [_with_content_length(warc_record_bytes(f"http://bad/{i}", page), value),
+                    warc_record_bytes(f"http://ok/{i + 2}", page)]
+    path = write_warc(tmp_path / ("f.warc.gz" if gzip_members else "f.warc"), records, gzip_members=gzip_members)
+    docs, stats = read([path])
+    assert [d.metadata["url"] for d in docs] == [f"http://ok/{i}" for i in range(1, 6)]
+    assert stats["skipped_bad_content_length"] == 4 and stats["files_read"] == 1 and "file_damaged" not in stats
+    assert any("Content-Length '-5' is not a byte count" in m and "reading on at the next record" in m
+               for m in warnings_logged)
+    assert all("\n" not in m for m in warnings_logged)
+
+
+@pytest.mark.parametrize("declared", [
+    {"content_type": "text/html; charset=base64"},
+    {"content_type": "text/html; charset=rot13"},
+    {"content_type": "text/html; charset=zlib"},
+    {"content_type": "text/html", "meta": b'<meta charset="base64">'},
+    {"content_type": "text/html", "meta": b'<meta charset="hex_codec">'},
+    {"content_type": "text/html; charset=idna"},
+])
+def test_a_page_declaring_a_non_text_codec_is_read_as_undeclared(tmp_path: Path, declared):
+    page = declared.get("meta", b"") + "<html><body><p>Caf\u00e9 au lait, \u00bd price.</p></body></html>".encode()
+    records = [warc_record_bytes("http://ok/1", b"<html><body>first</body></html>"),
+               warc_record_bytes("http://hostile/", page, content_type=declared["content_type"]),
+               warc_record_bytes("http://ok/2", b"<html><body>last</body></html>")]
+    docs, stats = read([write_warc(tmp_path / "f.warc.gz", records)])
+    assert [d.metadata["url"] for d in docs] == ["http://ok/1", "http://hostile/", "http://ok/2"]
+    assert docs[1].text == page.decode() and docs[1].metadata["charset"] == "utf-8"
+
+
+def _splice_into_real_warc(source: Path, dest: Path, bad: bytes) -> tuple[Path, int]:
+    """The real WARC with `bad` inserted as a gzip member between two of its records (at a member boundary)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    with open(source, "rb") as f:
+        archive = ArchiveIterator(f)
+        offsets = [archive.get_record_offset() for _ in archive]
+    data = source.read_bytes()
+    at = offsets[len(offsets) // 2]
+    dest.write_bytes(data[:at] + gzip.compress(bad, mtime=0) + data[at:])
+    return dest, at
+
+
+def test_a_bad_record_inside_a_real_crawl_file_local_and_over_http(warc_dir: Path, tmp_path: Path, warnings_logged):
+    expected, _ = read([warc_dir / EXCERPT])
+    bad = _with_content_length(warc_record_bytes("http://bad/", b"<html>" + b"x" * 500 + b"</html>"), b"-1")
+    spliced, at = _splice_into_real_warc(warc_dir / EXCERPT, tmp_path / EXCERPT, bad)
+    local, stats = read([spliced])
+    assert comparable(local) == comparable(expected) and stats["skipped_bad_content_length"] == 1
+    with serve(tmp_path) as (base, server):
+        remote, stats = read([base + EXCERPT])
+    assert comparable(remote) == comparable(expected) and stats["skipped_bad_content_length"] == 1
+    # over HTTP, reading on after the bad record is a byte-range request
+    assert any(r and r.startswith("bytes=") for path, r in server.requests if path == EXCERPT)

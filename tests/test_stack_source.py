@@ -85,7 +85,9 @@ def test_bad_records_and_corrupt_files_are_counted_good_rows_survive(tmp_path, w
         "documents": 3,
         "files_read": 2,
         "file_failed": 1,
-        "skipped_bad_record": 4,  # null content, bad JSON line, JSON array, non-string content
+        "skipped_bad_record": 2,  # null content, non-string content
+        "skipped_bad_json": 1,
+        "skipped_not_an_object": 1,  # a JSON array
         "skipped_unknown_lang": 1,
     }
     assert all("\n" not in m for m in warnings_logged)
@@ -109,8 +111,10 @@ def test_truncated_parquet_keeps_rows_read_before_the_damage(tmp_path, warnings_
     path.write_bytes(bytes(damaged))
     reader = StackReader(files=[str(path)])
     docs = list(reader.run())
-    assert [d.text for d in docs] == [r["content"] for r in rows[:20]]
-    assert reader.stats["file_failed"].total == 1
+    # the damaged group costs its own rows only: those before and after it are read
+    assert [d.text for d in docs] == [r["content"] for r in rows[:20] + rows[30:]]
+    assert reader.stats["skipped_row_group_damaged"].total == 1 and reader.stats["files_read"].total == 1
+    assert any("t.parquet: row group 2 unreadable after row 20" in m for m in warnings_logged)
 
 
 def test_ranks_split_files_and_limit(tmp_path):

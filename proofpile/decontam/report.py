@@ -98,11 +98,14 @@ def render_markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(out: Path, records: list[dict], info, scanned: dict[str, int], report_only: bool) -> dict:
+def write_report(out: Path, records: list[dict], info, scanned: dict[str, int], report_only: bool,
+                 input_skipped: dict[str, int] | None = None) -> dict:
     """Writes `contamination.parquet`, `contamination.json` and `contamination.md` under `out`."""
     out.mkdir(parents=True, exist_ok=True)
     write_records(records, out / "contamination.parquet")
     summary = summarize(records, info, scanned, report_only)
+    if input_skipped:  # input records that were not documents (bad lines, wrong types): counted by reason
+        summary["input_skipped"] = input_skipped
     (out / "contamination.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     (out / "contamination.md").write_text(render_markdown(summary))
     return summary

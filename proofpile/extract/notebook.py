@@ -23,12 +23,14 @@ from proofpile.documents import loggable
 _IMAGE_KEYS = frozenset(("image/png", "image/jpeg", "image/svg+xml", "png", "jpeg", "svg"))
 _V3_OUTPUT_TYPES = {"pyout": "execute_result", "pyerr": "error"}
 
+# Each pattern stops at the next opener of its own kind ((?!<img\b) etc.): an untempered `<script\b.*?</script>`
+# scans to the end of the text from every unclosed `<script`, so a cell of 100 KB of them took minutes.
 _MEDIA_SRC = (
-    r"!\[[^\]\n]*\](?:\([^)]*\)|\[[^\]\n]*\])"  # Markdown images, inline and reference style
-    r"|<img\b[^>]*>"
-    r"|<video\b[^>]*/>|<video\b.*?</video\s*>"
-    r"|<script\b.*?</script\s*>"
-    r"|<iframe\b[^>]*/>|<iframe\b.*?</iframe\s*>"
+    r"!\[(?:(?!!\[)[^\]\n])*\](?:\((?:(?!!\[)[^)])*\)|\[[^\]\n]*\])"  # Markdown images, inline and reference
+    r"|<img\b(?:(?!<img\b)[^>])*>"
+    r"|<video\b(?:(?!<video\b)[^>])*/>|<video\b(?:(?!<video\b).)*?</video\s*>"
+    r"|<script\b(?:(?!<script\b).)*?</script\s*>"
+    r"|<iframe\b(?:(?!<iframe\b)[^>])*/>|<iframe\b(?:(?!<iframe\b).)*?</iframe\s*>"
 )
 _MEDIA = re.compile(_MEDIA_SRC, re.I | re.S)
 # media that filled whole lines go with their line, so removing them leaves no run of blank lines behind
@@ -79,12 +81,16 @@ def _output_text(output: dict) -> str:
     return _text(data.get("text/plain", data.get("text") if data is output else None))
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _cells(nb: dict) -> list:
     if isinstance(nb.get("cells"), list):
         return nb["cells"]
     worksheets = nb.get("worksheets")
     if isinstance(worksheets, list):
-        return [c for ws in worksheets if isinstance(ws, dict) for c in ws.get("cells") or []]
+        return [c for ws in worksheets if isinstance(ws, dict) for c in _list(ws.get("cells"))]
     raise NotebookError("JSON has neither 'cells' (nbformat 4) nor 'worksheets' (nbformat 3)")
 
 
@@ -92,8 +98,10 @@ def notebook_to_markdown(raw: str) -> str:
     """Markdown of a notebook: prose as-is, code and its text output as fenced blocks, media removed."""
     try:
         nb = json.loads(raw)
-    except (json.JSONDecodeError, TypeError) as e:
-        raise NotebookError(f"invalid JSON: {e}") from None
+    except RecursionError:
+        raise NotebookError("invalid JSON: nested too deeply to parse") from None
+    except (ValueError, TypeError) as e:  # JSONDecodeError, or an integer too long to convert
+        raise NotebookError(f"invalid JSON: {(str(e).splitlines() or [''])[0][:200]}") from None
     if not isinstance(nb, dict):
         raise NotebookError(f"top-level JSON value is a {type(nb).__name__}, not a notebook object")
     language = _language(nb)
@@ -107,7 +115,7 @@ def notebook_to_markdown(raw: str) -> str:
             if source.strip():
                 cell_language = cell.get("language")
                 parts.append(_fence(source, cell_language if isinstance(cell_language, str) else language))
-            for output in cell.get("outputs") or []:
+            for output in _list(cell.get("outputs")):
                 if isinstance(output, dict) and (text := _output_text(output)).strip():
                     parts.append(_fence(text, "output"))
         elif kind == "heading":  # nbformat 3 kept headings as their own cell type
@@ -139,6 +147,12 @@ class NotebookToMarkdown(PipelineStep):
             except NotebookError as e:
                 logger.warning(f"dropping notebook {loggable(doc.metadata.get('path') or doc.id)}: {loggable(str(e))}")
                 self.stat_update("dropped_notebook_parse_error")
+                continue
+            except Exception as e:  # noqa: BLE001 - a notebook this walk did not foresee costs that notebook
+                problem = (str(e).splitlines() or [""])[0][:200]
+                logger.warning(f"dropping notebook {doc.metadata.get('path') or doc.id}: "
+                               f"{type(e).__name__}: {problem}")
+                self.stat_update("dropped_notebook_error")
                 continue
             self.stat_update("converted")
             self.update_doc_stats(doc)

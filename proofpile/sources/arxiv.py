@@ -16,7 +16,6 @@ from __future__ import annotations
 import fnmatch
 import http.client
 import io
-import json
 import posixpath
 import re
 import tarfile
@@ -35,6 +34,7 @@ from datatrove.pipeline.base import PipelineStep
 from proofpile.documents import LANG, LICENSE, SOURCE, SUBSET, URL, loggable, printable, stable_id
 from proofpile.failed_inputs import TaskFailures
 from proofpile.redact import redact_url
+from proofpile.sources.arxiv_versions import superseded_papers
 
 # files a LaTeX build reads as text; everything else in a submission (figures, PDFs, data) is not kept
 TEXT_SUFFIXES = frozenset(
@@ -248,25 +248,23 @@ class ArxivMetadata:
     @property
     def index(self) -> dict[str, tuple[list[str], str | None, str | None]]:
         if self._index is None:
-            import fsspec
+            from proofpile.jsonl import read_jsonl
 
             index = {}
-            with fsspec.open(self.path, "rt", encoding="utf-8", compression="infer") as f:
-                for n, line in enumerate(f, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        rec = json.loads(line)
-                        cats = str(rec.get("categories") or "").split()
-                        versions = rec.get("versions") or []
-                        last = versions[-1].get("version") if versions and isinstance(versions[-1], dict) else None
-                        index[str(rec["id"])] = (cats, rec.get("license"), last)
-                    except (ValueError, KeyError, TypeError, AttributeError):
-                        self.bad_lines += 1
-                        if self.bad_lines <= 5:
-                            from datatrove.utils.logging import logger
 
-                            logger.warning(f"{loggable(self.path)}:{n}: not an arXiv metadata record, ignored")
+            def bad(reason: str) -> None:
+                self.bad_lines += 1
+
+            # line by line through the shared reader: one bad byte or a hostile line costs that line
+            for _, rec in read_jsonl(self.path, bad, required={"id": (str, int)}):
+                try:
+                    cats = str(rec.get("categories") or "").split()
+                    versions = rec.get("versions") or []
+                    last = versions[-1].get("version") if isinstance(versions, list) and versions and isinstance(
+                        versions[-1], dict) else None
+                    index[str(rec["id"])] = (cats, rec.get("license"), last)
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    self.bad_lines += 1
             self._index = index
         return self._index
 
@@ -385,6 +383,35 @@ def _stream_size(f) -> int | None:
         return None
 
 
+_OCTAL_FIELD = re.compile(rb"[ \0]*[0-7]+[ \0]*")
+
+
+def next_tar_header(raw, offset: int, size: int) -> int | None:
+    """Offset of the first block at or after `offset` (rounded up to a block) that is a valid tar header, or None.
+
+    Tar headers sit on 512-byte boundaries and carry a checksum of themselves, so a damaged header or a member
+    cut short can be passed over by looking, block by block, for the next header whose checksum holds; the
+    cheap octal test on the checksum field keeps `TarInfo.frombuf` off almost every data block."""
+    pos = -(-offset // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+    chunk_size = 2048 * tarfile.BLOCKSIZE
+    while pos + tarfile.BLOCKSIZE <= size:
+        raw.seek(pos)
+        chunk = raw.read(chunk_size)
+        if len(chunk) < tarfile.BLOCKSIZE:
+            return None
+        for i in range(0, len(chunk) - tarfile.BLOCKSIZE + 1, tarfile.BLOCKSIZE):
+            block = chunk[i : i + tarfile.BLOCKSIZE]
+            if not _OCTAL_FIELD.fullmatch(block[148:156]):
+                continue
+            try:
+                tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
+            except tarfile.HeaderError:
+                continue
+            return pos + i
+        pos += len(chunk) // tarfile.BLOCKSIZE * tarfile.BLOCKSIZE
+    return None
+
+
 def _open(path: str):
     import fsspec
 
@@ -420,6 +447,7 @@ class ArxivReader(PipelineStep):
         self.request_interval, self.retries, self.timeout = request_interval, retries, timeout
         self.deadline = deadline  # seconds per e-print request, first byte to last
         self.failed_dir = failed_dir
+        self.superseded = superseded_papers(self.units)  # older versions of papers given as files twice
 
     # -- where the bytes come from
     def _papers(self, unit: Unit) -> Iterator[tuple[str, str, bytes | None, str | None]]:
@@ -440,33 +468,70 @@ class ArxivReader(PipelineStep):
             yield from self._directory(Path(unit.path))
 
     def _bulk(self, path: str) -> Iterator[tuple[str, str, bytes | None, str | None]]:
-        members = 0
-        try:
-            with _open(path) as raw, tarfile.open(fileobj=raw, mode="r|") as tf:
-                size = _stream_size(raw)
-                for m in tf:
-                    if size is not None and m.offset_data + m.size > size:
-                        # tarfile skips a member in a stream by reading one block at a time, also past the end:
-                        # a header claiming a terabyte would keep the task busy for hours on empty reads
-                        raise tarfile.ReadError(f"member {m.name} claims {m.size:,} bytes, past the archive's end")
-                    if m.isdir():
-                        continue
-                    members += 1
-                    origin = f"{path}:{m.name}"
-                    if (unsafe := _unsafe_member(m)) is not None:  # a paper behind it is lost: counted and named
-                        yield m.name, origin, None, unsafe
-                        continue
-                    if m.size > self.limits.max_paper_bytes:
-                        yield m.name, origin, None, "too_large"
-                        continue
-                    f = tf.extractfile(m)
-                    yield m.name, origin, f.read() if f else b"", None
-        except (tarfile.TarError, EOFError) as e:
-            from datatrove.utils.logging import logger
+        """Members of a bulk tar. tarfile ends a stream at the first bad header after the first one without a
+        word, so where it stopped is checked: at the end-of-archive zero blocks all is well; otherwise, in a
+        seekable archive, reading goes on at the next valid header (`next_tar_header`) and the damage costs
+        the members it hit, counted as `archive_damaged` (`archive_corrupt` when nothing follows)."""
+        from datatrove.utils.logging import logger
 
-            if members or not isinstance(e, tarfile.ReadError) or "empty" not in str(e):
-                logger.warning(f"{loggable(path)}: bulk archive unreadable after {members} members: {loggable(str(e))}")
-                self.stat_update("archive_corrupt")
+        members, start = 0, 0
+        with _open(path) as raw:
+            size = _stream_size(raw)
+            while start is not None:
+                stopped, error = start, None  # where the next header was due; what tarfile raised, if anything
+                try:
+                    if start:
+                        raw.seek(start)
+                    with tarfile.open(fileobj=raw, mode="r|") as tf:
+                        for m in tf:
+                            stopped = start + m.offset
+                            if size is not None and start + m.offset_data + m.size > size:
+                                # tarfile skips a member in a stream by reading one block at a time, also past
+                                # the end: a header claiming a terabyte would keep the task busy for hours
+                                raise tarfile.ReadError(f"member {m.name} claims {m.size:,} bytes, past the "
+                                                        f"archive's end")
+                            if m.isdir():
+                                continue
+                            members += 1
+                            origin = f"{path}:{m.name}"
+                            if (unsafe := _unsafe_member(m)) is not None:  # a paper behind it is lost: counted
+                                yield m.name, origin, None, unsafe
+                                continue
+                            if m.size > self.limits.max_paper_bytes:
+                                yield m.name, origin, None, "too_large"
+                                continue
+                            f = tf.extractfile(m)
+                            yield m.name, origin, f.read() if f else b"", None
+                        stopped = start + tf.offset
+                except (tarfile.TarError, EOFError) as e:
+                    error = e
+                start = None
+                if size is None:  # a pure stream cannot be searched: what tarfile said is all there is
+                    if error is not None and (members or not isinstance(error, tarfile.ReadError)
+                                              or "empty" not in str(error)):
+                        logger.warning(f"{loggable(redact_url(path))}: bulk archive unreadable after {members} members: {loggable(str(error))}")
+                        self.stat_update("archive_corrupt")
+                    break
+                raw.seek(stopped)
+                block = raw.read(tarfile.BLOCKSIZE)
+                if members == 0 and stopped == 0 and not block.strip(b"\0"):
+                    break  # an empty file or an empty archive
+                if error is None and block and block.count(0) == len(block):
+                    break  # the end-of-archive zero blocks: done
+                if error is None and not block:  # cut at a member boundary: whatever came after is missing
+                    logger.warning(f"{loggable(redact_url(path))}: bulk archive ends after {members} members without its end-of-archive "
+                                   f"blocks (truncated?)")
+                    self.stat_update("archive_truncated")
+                    break
+                problem = error or "invalid member header"
+                start = next_tar_header(raw, stopped + tarfile.BLOCKSIZE, size)
+                if start is None:
+                    logger.warning(f"{loggable(redact_url(path))}: bulk archive unreadable after {members} members: {problem}")
+                    self.stat_update("archive_corrupt")
+                else:
+                    logger.warning(f"{loggable(redact_url(path))}: bulk archive damaged at byte {stopped:,} after {members} members "
+                                   f"({problem}); reading on at the next member header, byte {start:,}")
+                    self.stat_update("archive_damaged")
         if members == 0:
             self.stat_update("archive_empty")
 
@@ -539,6 +604,15 @@ class ArxivReader(PipelineStep):
             return
         unit = self.units[rank]
         failures = TaskFailures(self, self.failed_dir, rank)
+        if rank in self.superseded:  # one document per paper: arxiv_versions states which copy is kept
+            from datatrove.utils.logging import logger
+
+            self.stat_update("skipped_duplicate_paper_id")
+            logger.warning(f"{loggable(redact_url(unit.path))}: skipped: a newer version of this paper is read from "
+                           f"{loggable(redact_url(self.superseded[rank]))}")
+            failures.close()
+            return
+        seen: set[str] = set()
         try:
             for name, origin, body, reason in self._papers(unit):
                 # a Latin-1 member or file name is recorded; a credential in an e-print or archive URL is not
@@ -562,7 +636,15 @@ class ArxivReader(PipelineStep):
                     logger.warning(f"{loggable(origin)}: skipped: {type(e).__name__}: {loggable(str(e))}")
                     self.stat_update("skipped_error")
                     continue
+                if doc is not None and doc.id in seen:  # the first readable copy in this task is kept
+                    from datatrove.utils.logging import logger
+
+                    self.stat_update("skipped_duplicate_paper_id")
+                    logger.warning(f"{loggable(origin)}: skipped: arXiv {doc.metadata['arxiv_id']} was already read "
+                                   f"from this input")
+                    continue
                 if doc is not None:
+                    seen.add(doc.id)
                     self.stat_update("documents")
                     yield doc
         except (OSError, RuntimeError) as e:

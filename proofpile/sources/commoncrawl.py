@@ -6,10 +6,12 @@ make that robust enough to run for days:
 - the HTTP stream resumes a dropped connection with a byte-range request from the last byte received, so a
   reset 900 MB into a file costs one request, not the file (and never a silently short read: the bytes
   received are checked against Content-Length);
-- damage inside a WARC (a truncated gzip member, malformed headers, a record shorter than its Content-Length)
-  costs only what is damaged: records before it are yielded, the damage is counted and named in one log line;
-- bodies are decoded by BOM, then the declared charset (HTTP header, then `<meta>`), then UTF-8, and only then
-  by a flagged fallback, so a mislabelled page still becomes text and the output says it was guessed.
+- damage inside a WARC (a truncated gzip member, malformed headers, a negative, hexadecimal or missing
+  Content-Length, a record shorter or longer than it says) costs only what is damaged: records before it are
+  yielded, reading goes on at the next record start after it, the damage is counted and named in one log line;
+- bodies are decoded by BOM, then the declared charset (HTTP header, then `<meta>`; text charsets only, so a
+  page declaring `base64` cannot make the decoder fail), then UTF-8, and only then by a flagged fallback, so a
+  mislabelled page still becomes text and the output says it was guessed.
 
 warcio parses the records; this module only adds the transport, the record selection and the decoding.
 """
@@ -180,6 +182,25 @@ class ResumableHTTPStream(io.RawIOBase):
                 self.resumes += 1
             time.sleep(self.backoff * 2 ** (failures - 1))
 
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Moves by reconnecting with a Range request (only when the position changes: `tell` is a seek)."""
+        target = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        if target is None:
+            raise OSError(f"{self.url}: size unknown, cannot seek from the end")
+        target += offset
+        if target < 0:
+            raise ValueError(f"negative seek position {target}")
+        if target != self.pos:
+            self._drop()
+            self.pos = target
+        return self.pos
+
     def close(self) -> None:
         self._drop()
         super().close()
@@ -321,15 +342,28 @@ class Decoded:
     fallback: bool  # no declaration decoded it cleanly: the charset was guessed
 
 
+#: Python codecs that decode bytes to str but are no web charset: escape processors and IDNA, which a page
+#: author could name to have the body rewritten (or the decoder fail) instead of read
+_NOT_CHARSETS = frozenset({"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape"})
+
+
 def _codec(label: str | None) -> str | None:
+    """The Python codec for a declared charset label, or None when it is unknown or not a text charset.
+
+    `codecs.lookup` also knows bytes-to-bytes and str-to-str codecs (`base64`, `zlib`, `hex`, `rot13`, `uu`):
+    `bytes.decode` refuses them with a LookupError, so a page declaring one must be read as undeclared.
+    """
     if not label:
         return None
     label = label.strip().lower()
     label = _SUPERSETS.get(label, label)
     try:
-        return codecs.lookup(label).name
-    except LookupError:
+        info = codecs.lookup(label)
+    except (LookupError, ValueError):  # ValueError: a label with a NUL byte
         return None
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("_", "-") in _NOT_CHARSETS:
+        return None
+    return info.name
 
 
 def declared_charset(body: bytes, content_type: str | None) -> str | None:
@@ -351,10 +385,13 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
     for codec in dict.fromkeys(c for c in (declared, "utf-8") if c):
         try:
             return Decoded(body.decode(codec), codec, False)
-        except UnicodeDecodeError:
+        except UnicodeError:  # UnicodeDecodeError, or a codec's own refusal
             continue
     if declared:  # a few bad bytes in a declared page: trust the declaration, replace the bad bytes
-        return Decoded(body.decode(declared, "replace"), declared, True)
+        try:
+            return Decoded(body.decode(declared, "replace"), declared, True)
+        except UnicodeError:  # a codec without "replace" support: read the page as undeclared
+            pass
     text = body.decode("utf-8", "replace")
     bad = text.count("\ufffd")
     if bad <= len(_NON_ASCII.findall(text)) - bad:  # mostly valid UTF-8 with a few stray bytes
@@ -381,6 +418,79 @@ def _read_bounded(stream, limit: int) -> bytes:
         parts.append(chunk)
         size += len(chunk)
     return b"".join(parts)
+
+
+_GZIP_MEMBER = b"\x1f\x8b\x08"  # a gzip member using deflate: how every record of a .warc.gz begins
+_PLAIN_RECORD = b"\nWARC/1."  # the version line of a record in an uncompressed WARC, after the blank lines
+_DECIMAL = re.compile(r"\s*[0-9]{1,18}\s*")
+_VERSION_LINE = re.compile(rb"WARC/1\.\d{1,3}\r?\n")
+
+
+@dataclass(frozen=True)
+class _Lost:
+    """Where warcio could not go on: the error, the byte offset of the record to look past, and the counter
+    to add for that record (None when it was counted already)."""
+
+    error: Exception
+    offset: int
+    reason: str | None
+
+
+def _starts_with_gzip(stream) -> bool | None:
+    """Whether the file is gzipped (records are then gzip members), None when that cannot be told unread."""
+    try:
+        if hasattr(stream, "peek"):
+            return stream.peek(2)[:2] == b"\x1f\x8b"
+        if _seekable(stream):
+            head = stream.read(2)
+            stream.seek(0)
+            return head == b"\x1f\x8b"
+    except (io.UnsupportedOperation, ValueError):
+        pass  # a transport failure (OSError) is the file's failure: it propagates to be counted and retried
+    return None
+
+
+def _seekable(stream) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _record_begins(stream, at: int, gzipped: bool) -> bool:
+    """Whether a WARC record (in its own gzip member when `gzipped`) really starts at byte `at`."""
+    stream.seek(at)
+    if not gzipped:
+        return _VERSION_LINE.match(stream.read(16)) is not None
+    try:
+        head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(stream.read(4096), 16)
+    except zlib.error:
+        return False
+    return head.startswith(b"WARC/1.") or (len(head) < 7 and b"WARC/1.".startswith(head) and head != b"")
+
+
+def next_record_start(stream, after: int, gzipped: bool) -> int | None:
+    """The byte offset of the first record start past `after` (where an unreadable record began), or None.
+
+    warcio has no way to go on after a record it cannot parse, so this looks for the next one the way a
+    reader of damaged archives must: a gzip member header that inflates to a WARC version line (Common
+    Crawl writes one member per record), or a `WARC/1.x` line after a newline in an uncompressed file. An
+    uncompressed file is ambiguous here (a page may quote a WARC record), which is one more reason crawls
+    are gzipped per record. Linear in the bytes skipped; a candidate that does not check out is passed by.
+    """
+    marker, lead = (_GZIP_MEMBER, 0) if gzipped else (_PLAIN_RECORD, 1)
+    pos = after + 1 - lead  # first byte a marker may start at
+    while True:
+        stream.seek(pos)
+        block = stream.read(_READ_BLOCK)
+        i = block.find(marker)
+        while i >= 0:
+            if _record_begins(stream, pos + i + lead, gzipped):
+                return pos + i + lead
+            i = block.find(marker, i + 1)
+        if len(block) < _READ_BLOCK:
+            return None
+        pos += len(block) - len(marker) + 1
 
 
 class CommonCrawlReader(PipelineStep):
@@ -479,14 +589,14 @@ class CommonCrawlReader(PipelineStep):
                         metadata=meta)
 
     def read_file(self, location: str) -> Iterator[Document]:
-        """Pages of one WARC file; damage ends the file (counted, logged), never the task.
+        """Pages of one WARC file; a bad record costs that record, damage the file cannot recover from ends
+        the file (counted, logged), never the task.
 
-        Each page is held back until the next record has been found: only then does warcio know whether the
-        page's record ended where its Content-Length said (it counts a mismatch in `err_count`), and a page cut
-        short or padded with the next record's bytes is dropped rather than passed on.
+        warcio's iterator ends at the first record it cannot parse (a negative or non-decimal Content-Length
+        leaves it reading the body as the next header). The stream is then moved to the next record start
+        (`next_record_start`) and a new iterator reads on from there.
         """
         from datatrove.utils.logging import logger
-        from warcio.archiveiterator import ArchiveIterator
 
         if self.only_schemes and urllib.parse.urlsplit(location).scheme.lower() not in self.only_schemes:
             logger.warning(f"{printable(location)[:300]}: named by a remote WARC list but not an "
@@ -494,7 +604,7 @@ class CommonCrawlReader(PipelineStep):
             self.stat_update("file_refused_scheme")
             return
         crawl = crawl_of(location, self.crawl)
-        stream, n, pending = None, 0, None
+        stream, n = None, 0
         # opened by its real name, recorded by a printable one without credentials
         source, location = location, printable(redact_url(location))
         if location != source:
@@ -503,36 +613,28 @@ class CommonCrawlReader(PipelineStep):
         try:
             stream = open_location(source, self.retries, self.timeout, self.backoff, self.deadline,
                                    self.max_file_bytes)
-            archive = ArchiveIterator(stream, check_digests=False)
-            records = iter(archive)
+            gzipped = _starts_with_gzip(stream)
             while True:
-                errors, failure, record = archive.err_count, None, None
-                try:
-                    # warcio prints a multi-line note on stderr for a wrong length; we count and log it instead
-                    with contextlib.redirect_stderr(io.StringIO()):
-                        record = next(records)
-                except StopIteration:
-                    pass
-                except Exception as err:  # noqa: BLE001 - handled below, after the held page is settled
-                    failure = err
-                if pending is not None:
-                    if archive.err_count > errors:
-                        self.stat_update("skipped_bad_content_length")
-                        logger.warning(f"{loggable(location)}: {loggable(pending.metadata[URL])}: record does not end at its "
-                                       f"Content-Length; skipped")
+                lost = None
+                for item in self._records(stream, location, crawl, plain=gzipped is False):
+                    if isinstance(item, Document):
+                        yield item
+                    elif isinstance(item, _Lost):
+                        lost = item
                     else:
-                        yield pending
-                    pending = None
-                if failure is not None:
-                    raise failure
-                if record is None:
+                        n += item
+                if lost is None:
                     break
-                n += 1
-                if record.rec_type != "response":
-                    self.stat_update("records_other")
-                    continue
-                with self.track_time():
-                    pending = self._document(record, location, crawl)
+                if isinstance(lost.error, OSError) or gzipped is None or not _seekable(stream):
+                    raise lost.error  # the transport gave up, or there is no way to look further on
+                resume = next_record_start(stream, lost.offset, gzipped)
+                if resume is None:
+                    raise lost.error  # nothing readable after the damage
+                if lost.reason:
+                    self.stat_update(lost.reason)
+                logger.warning(f"{loggable(location)}: record at byte {lost.offset:,} unreadable ({_one_line(lost.error)}); "
+                               f"reading on at the next record, byte {resume:,}")
+                stream.seek(resume)
             self.stat_update("files_read")
         except Exception as err:  # damaged or unreachable: keep what was read, go on with the next file
             logger.warning(f"{loggable(location)}: {'damaged' if n else 'unreadable'} after {n} records "
@@ -549,6 +651,74 @@ class CommonCrawlReader(PipelineStep):
                     self._failures.add(location)
             if stream is not None:
                 stream.close()
+
+    def _records(self, stream, location: str, crawl: str, plain: bool) -> Iterator[Document | int | _Lost]:
+        """From the stream's position: pages, 1 per record read, and last, when warcio cannot go on, a `_Lost`
+        naming the record to look past.
+
+        Each page is held back until the next record has been found: only then does warcio know whether the
+        page's record ended where its Content-Length said (it counts a mismatch in `err_count`), and a page cut
+        short or padded with the next record's bytes is dropped rather than passed on. In an uncompressed file
+        such a record may have swallowed the start of the next one, so reading goes on from just past where
+        the bad record began rather than from where warcio stopped (in a `.warc.gz` the gzip member bounds
+        the damage and warcio goes on by itself).
+        """
+        from datatrove.utils.logging import logger
+        from warcio.archiveiterator import ArchiveIterator
+
+        archive = ArchiveIterator(stream, check_digests=False)
+        records = iter(archive)
+        pending, previous = None, None  # the held page; (record, offset) of the last record read
+        while True:
+            errors, failure, record, start = archive.err_count, None, None, archive.offset
+            try:
+                # warcio prints a multi-line note on stderr for a wrong length; we count and log it instead
+                with contextlib.redirect_stderr(io.StringIO()):
+                    record = next(records)
+            except StopIteration:
+                pass
+            except Exception as err:  # noqa: BLE001 - handled below, after the held page is settled
+                failure = err
+            wrong_end = previous is not None and (archive.err_count > errors
+                                                  or getattr(previous[0].raw_stream, "limit", 0) > 0)
+            if pending is not None:
+                if wrong_end:
+                    self.stat_update("skipped_bad_content_length")
+                    logger.warning(f"{loggable(location)}: {loggable(pending.metadata[URL])}: record does not end at its "
+                                   f"Content-Length; skipped")
+                else:
+                    yield pending
+            if wrong_end and plain:
+                yield _Lost(ValueError("a record does not end at its Content-Length"), previous[1],
+                            None if pending is not None else "skipped_bad_content_length")
+                return
+            pending = None
+            if failure is not None:
+                # warcio fails either parsing the next record (which starts at archive.offset) or finishing the
+                # previous one (then archive.offset was not moved on from where that one began)
+                yield _Lost(failure, max(archive.offset, start), "skipped_unparseable_record")
+                return
+            if record is None:
+                return
+            yield 1
+            previous = (record, archive.offset)  # warcio has just set offset to where this record begins
+            length = record.rec_headers.get_header("Content-Length")
+            if record.format == "warc" and not _DECIMAL.fullmatch(length or ""):
+                # warcio reads a record with a negative or non-decimal length as empty and its block as the next
+                # header, and one without a length as running to the end of the file: look for the next record
+                yield _Lost(ValueError(f"Content-Length {printable(str(length))[:40]!r} is not a byte count"),
+                            archive.offset, "skipped_bad_content_length")
+                return
+            if record.rec_type != "response":
+                self.stat_update("records_other")
+                continue
+            try:
+                with self.track_time():
+                    pending = self._document(record, location, crawl)
+            except Exception as err:  # noqa: BLE001 - anything one hostile record can raise costs that record
+                url = printable(record.rec_headers.get_header("WARC-Target-URI") or "record")
+                logger.warning(f"{loggable(location)}: {loggable(url)}: unreadable ({_one_line(err)}); skipped")
+                self.stat_update("skipped_record_error")
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:

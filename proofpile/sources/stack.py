@@ -10,7 +10,6 @@ corrupt shard in hundreds should cost that shard, not the run.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Iterator
 
@@ -44,8 +43,22 @@ _LANG_ALIASES: dict[str, str] = {
     "fortran-free-form": "fortran",
 }
 
-_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz")
+_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.bz2")
 _BATCH_ROWS = 1024  # Stack files average a few KB, so a batch stays in the low MB
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _stack_id(hexsha: str, repo: str, path: str, content: str) -> str:
+    """The blob's git hash names a Stack file; without it, its repository path; without both, its text (else
+    every row lacking all three would share one id)."""
+    if hexsha:
+        return stable_id("the-stack", hexsha)
+    if repo or path:
+        return stable_id("the-stack", repo, path)
+    return stable_id("the-stack-content", content)
 
 
 def canonical_lang(stack_lang: Any) -> str | None:
@@ -105,16 +118,19 @@ class StackReader(PipelineStep):
         if lang is None:
             self.stat_update("skipped_unknown_lang")
             return None
-        repo = row.get("max_stars_repo_name") or ""
-        path = row.get("max_stars_repo_path") or ""
-        hexsha = row.get("hexsha")
+        # a mirror with other column types (an integer repo name, a struct of licenses) must not end the task:
+        # every field is taken only when it has the type The Stack gives it
+        repo = _str(row.get("max_stars_repo_name"))
+        path = _str(row.get("max_stars_repo_path"))
+        hexsha = _str(row.get("hexsha"))
         licenses = row.get("max_stars_repo_licenses")
         if isinstance(licenses, (list, tuple)):
             licenses = ", ".join(str(x) for x in licenses)
+        licenses = _str(licenses)
         size = row.get("size")
         return Document(
             text=content,
-            id=stable_id("the-stack", hexsha) if hexsha else stable_id("the-stack", repo, path),
+            id=_stack_id(hexsha, repo, path, content),
             metadata={
                 SOURCE: "the-stack",
                 SUBSET: self.subset,
@@ -122,8 +138,8 @@ class StackReader(PipelineStep):
                 REPO: repo,
                 PATH: path,
                 LICENSE: licenses or "",
-                "ext": row.get("ext") or "",
-                "size_bytes": int(size) if isinstance(size, int) else len(content.encode("utf-8", "surrogatepass")),
+                "ext": _str(row.get("ext")),
+                "size_bytes": int(size) if isinstance(size, int) and not isinstance(size, bool) else len(content.encode("utf-8", "surrogatepass")),
             },
         )
 
@@ -142,33 +158,29 @@ class StackReader(PipelineStep):
                           "max_stars_repo_licenses")
                 if c in names
             ]  # fmt: skip
-            row_no = 0
-            # one row group at a time: damage in a later group must not cost the rows before it to read-ahead
+            # one row group at a time: damage in one group costs that group, not the rows before or after it
+            first = 0
             for group in range(pf.num_row_groups):
-                for batch in pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=[group], columns=wanted):
-                    for row in batch.to_pylist():
-                        yield row, f"{path} row {row_no}"
-                        row_no += 1
+                row_no = first
+                try:
+                    for batch in pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=[group], columns=wanted):
+                        for row in batch.to_pylist():
+                            yield row, f"{path} row {row_no}"
+                            row_no += 1
+                except Exception as err:  # noqa: BLE001 - pyarrow raises OSError, ArrowInvalid, ... for damage
+                    from datatrove.utils.logging import logger
+
+                    problem = "".join(c if c.isprintable() else "?" for c in (str(err).splitlines() or [""])[0])
+                    logger.warning(f"{path}: row group {group} unreadable after row {row_no} "
+                                   f"({type(err).__name__}: {problem[:200]}); rest of the group skipped")
+                    self.stat_update("skipped_row_group_damaged")
+                first += pf.metadata.row_group(group).num_rows
 
     def _jsonl_rows(self, path: str) -> Iterator[tuple[dict, str]]:
-        import fsspec
-        from datatrove.utils.logging import logger
+        from proofpile.jsonl import read_jsonl
 
-        with fsspec.open(path, "rt", encoding="utf-8", compression="infer") as f:
-            for line_no, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    logger.warning(f"{path}:{line_no}: bad JSON ({err.msg} at column {err.colno}); line skipped")
-                    self.stat_update("skipped_bad_record")
-                    continue
-                if not isinstance(row, dict):
-                    logger.warning(f"{path}:{line_no}: JSON {type(row).__name__}, not an object; line skipped")
-                    self.stat_update("skipped_bad_record")
-                    continue
-                yield row, f"{path}:{line_no}"
+        for line_no, row in read_jsonl(path, count=self.stat_update):
+            yield row, f"{path}:{line_no}"
 
     def _file_rows(self, path: str) -> Iterator[tuple[dict, str]]:
         from datatrove.utils.logging import logger
@@ -212,8 +224,16 @@ class StackReader(PipelineStep):
         for row, where in self._rows(rank, world_size):
             if 0 <= self.limit <= produced:
                 break
-            with self.track_time():
-                doc = self._document(row, where)
+            try:
+                with self.track_time():
+                    doc = self._document(row, where)
+            except Exception as err:  # noqa: BLE001 - whatever one row can raise costs that row
+                from datatrove.utils.logging import logger
+
+                logger.warning(f"{where}: {type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}; "
+                               f"record skipped")
+                self.stat_update("skipped_bad_record")
+                continue
             if doc is None:
                 continue
             self.stat_update("documents")
