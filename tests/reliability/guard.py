@@ -33,6 +33,8 @@ from pathlib import Path
 ENV_DIR = "PROOFPILE_GUARD_DIR"
 # pytest's base temporary directory: writes there are the builds' outputs and stay real
 ENV_ALLOWED = "PROOFPILE_GUARD_ALLOWED"
+# "env" forces the fallback without a mount namespace (to test it where the namespace is available)
+ENV_MODE = "PROOFPILE_GUARD_MODE"
 
 # written by Python's import system or the tools that run these sessions, never by a build
 IGNORED_NAMES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
@@ -123,13 +125,17 @@ def _overlay(record: Record, allowed: str, argv: list[str]) -> None:
     (record.path / "record.json").write_text(json.dumps({"mode": "overlay", "targets": found, "argv": argv}))
 
 
-def _private_env(record: Record, argv: list[str]) -> None:
-    """No mount namespace here: an empty HOME and TMPDIR of the process's own, checked afterwards."""
+def _private_env(record: Record, allowed: str, argv: list[str]) -> None:
+    """No mount namespace here: an empty HOME of the process's own, checked afterwards, and TMPDIR too unless
+    it already points into pytest's area (the suite's own TMPDIR, checked apart)."""
     found = {}
     for name, var in (("home", "HOME"), ("tmp", "TMPDIR")):
+        current = os.environ.get(var, "/tmp")
+        if var == "TMPDIR" and os.path.realpath(current).startswith(os.path.realpath(allowed) + os.sep):
+            continue
         d = record.path / name / "dir"
         d.mkdir(parents=True)
-        found[name] = os.environ.get(var, "/tmp")
+        found[name] = current
         os.environ[var] = str(d)
     (record.path / "record.json").write_text(json.dumps({"mode": "env", "targets": found, "argv": argv}))
 
@@ -140,12 +146,15 @@ def enter(argv: list[str]) -> Record | None:
     if not root:
         return None
     record = new_record(Path(root))
+    allowed = os.environ[ENV_ALLOWED]
     try:
-        _overlay(record, os.environ[ENV_ALLOWED], argv)
+        if os.environ.get(ENV_MODE) == "env":
+            raise PermissionError("the environment-only guard was asked for")
+        _overlay(record, allowed, argv)
     except OSError:
         for leftover in sorted(record.path.rglob("*"), reverse=True):
             leftover.rmdir()
-        _private_env(record, argv)
+        _private_env(record, allowed, argv)
     return record
 
 

@@ -97,6 +97,19 @@ def test_other_processes_writing_meanwhile_are_not_blamed(records: Path):
     assert _only_record(records).stray_writes() == []
 
 
+def test_without_a_mount_namespace_home_is_private_and_checked(records: Path, monkeypatch):
+    """The fallback where no namespace can be made: HOME is an empty directory of the child's own."""
+    monkeypatch.setenv(guard.ENV_MODE, "env")
+    name = f".stray-{uuid.uuid4().hex}"
+    home = os.path.expanduser("~")
+    subprocess.run(guarded(sys.executable, "-c", f"import os; open(os.path.expanduser('~/{name}'), 'w').close()"),
+                   check=True)
+    record = _only_record(records)
+    assert record.mode == "env"
+    assert record.stray_writes() == [f"{home}/{name}"]
+    assert not Path(home, name).exists()
+
+
 def test_an_exception_in_the_library_call_reaches_the_caller(records: Path):
     def fail():
         raise ValueError("bad recipe")
