@@ -9,6 +9,7 @@ stays flat on a corpus of hundreds of millions of documents and the histogram is
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -35,14 +36,30 @@ def load_manifest(directory: Path) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise StatsError(f"{path}: unreadable: {e}") from None
-    shards = manifest.get("outputs", {}).get("shards")
+    if not isinstance(manifest, dict):
+        raise StatsError(f"{path}: a JSON {type(manifest).__name__}, not a proofpile build manifest (an object)")
+    outputs = manifest.get("outputs")
+    shards = outputs.get("shards") if isinstance(outputs, dict) else None
     if not isinstance(shards, list):
-        raise StatsError(f"{path}: no outputs.shards list")
+        raise StatsError(f"{path}: no outputs.shards list (is {directory} a `proofpile build` output directory?)")
+    fields = {"path": str, "subset": str, "split": str, "rows": int}
     for s in shards:
-        if not all(k in s for k in ("path", "subset", "split", "rows")):
-            raise StatsError(f"{path}: shard entry {s.get('path', s)!r} lacks subset/split/rows "
+        if not isinstance(s, dict) or not all(isinstance(s.get(k), t) for k, t in fields.items()):
+            name = s.get("path", s) if isinstance(s, dict) else s
+            raise StatsError(f"{path}: shard entry {str(name)[:200]!r} lacks path/subset/split/rows "
                              "(built before the Hub layout? rebuild with this version)")
     return manifest
+
+
+@contextlib.contextmanager
+def manifest_shape(directory: Path):
+    """A manifest.json that parses but is not shaped as this version writes it (edited by hand, written by
+    another tool or version) surfaces as a KeyError or TypeError deep in the code that reads it: one line."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, IndexError) as e:
+        raise StatsError(f"{Path(directory) / 'manifest.json'}: not shaped as this proofpile version writes it "
+                         f"({type(e).__name__}: {e}); was the build made by another version?") from None
 
 
 def compute_stats(directory: str | Path, pack: str | Path | None = None) -> dict:
@@ -50,7 +67,11 @@ def compute_stats(directory: str | Path, pack: str | Path | None = None) -> dict
 
     `pack` is a `proofpile pack` output directory; by default the build's own pack stage output is used when
     there is one. Raises StatsError for a missing or damaged build."""
-    directory = Path(directory)
+    with manifest_shape(Path(directory)):
+        return _compute_stats(Path(directory), pack)
+
+
+def _compute_stats(directory: Path, pack: str | Path | None) -> dict:
     manifest = load_manifest(directory)
     groups: dict[tuple[str, str, str], dict] = defaultdict(lambda: {"documents": 0, "text_bytes": 0, "files": 0})
     hist: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(LENGTH_BUCKETS, dtype=np.int64))
