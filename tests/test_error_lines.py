@@ -213,6 +213,21 @@ def test_decontaminate_when_the_hub_is_unreachable(tmp_path: Path, offline: str 
     assert ("offline mode is on" in line) if offline else ("is not reachable" in line and "HF_HUB_OFFLINE=1" in line)
 
 
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("math.jsonl", b'{"problem": "p", "solution": "s"}\n[1, 2]\n', "math.jsonl:2: not a JSON object (a JSON list)"),
+    ("math.jsonl", b'"a string"\n', "math.jsonl:1: not a JSON object (a JSON str)"),
+    ("math.jsonl", b'{"problem": "p", "solution": "s"}\n{"problem": "\xff"}\n', "math.jsonl:2: not UTF-8"),
+    ("math.parquet", b"PAR1 but cut short", "math.parquet: not a readable Parquet file"),
+])
+def test_decontaminate_with_a_broken_benchmark_file(tmp_path: Path, name: str, content: bytes, expected: str):
+    bench = tmp_path / name
+    bench.write_bytes(content)
+    shard = tmp_path / "in.jsonl"
+    shard.write_text(json.dumps({"text": "Let x be a prime number greater than two."}) + "\n")
+    line = cli_error_line("decontaminate", shard, "--out", tmp_path / "out", "--bench-file", f"math={bench}")
+    assert f"{tmp_path}/{expected}" in line, line
+
+
 # -- inputs of the wrong kind ----------------------------------------------------------------------------------
 
 

@@ -49,17 +49,29 @@ def _records(path: Path) -> list[dict]:
     if not path.is_file():
         raise BenchmarkError(f"{path}: benchmark file not found")
     if path.suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return pq.read_table(path).to_pylist()
+        try:
+            return pq.read_table(path).to_pylist()
+        except (OSError, pa.ArrowException) as e:
+            raise BenchmarkError(f"{path}: not a readable Parquet file ({_first_line(e)})") from None
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise BenchmarkError(f"{path}:{n}: not a JSON object: {e.msg}") from None
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise BenchmarkError(f"{path}:{n}: not UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1})") from None
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as e:
+                raise BenchmarkError(f"{path}:{n}: not a JSON object: {getattr(e, 'msg', 'nested too deeply')}") from None
+            if not isinstance(row, dict):
+                raise BenchmarkError(f"{path}:{n}: not a JSON object (a JSON {type(row).__name__})")
+            rows.append(row)
     return rows
 
 
