@@ -93,14 +93,14 @@ def test_recipe_include_cycle(tmp_path: Path, cycle: str):
 # -- publish: a server that is not the Hub ---------------------------------------------------------------------
 
 
-class _HtmlPage(BaseHTTPRequestHandler):
-    """What a captive portal or a misconfigured proxy answers to everything: 200 and an HTML page."""
+class _NotTheHub(BaseHTTPRequestHandler):
+    """What a captive portal or a misconfigured proxy answers to everything: 200 and a page of its own."""
 
     def _any(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = b"<html><body>Please sign in to the network</body></html>"
+        content_type, body = self.server.page
         self.send_response(200)
-        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -111,8 +111,15 @@ class _HtmlPage(BaseHTTPRequestHandler):
         pass
 
 
-def test_publish_answered_with_html(decontaminated_build: Path, tmp_path: Path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HtmlPage)
+@pytest.mark.parametrize("page", [
+    ("text/html", b"<html><body>Please sign in to the network</body></html>"),
+    ("application/json", b"{}"),
+    ("application/json", b"[]"),
+    ("application/json", b"null"),
+], ids=["html", "empty-object", "list", "null"])
+def test_publish_answered_by_a_server_that_is_not_the_hub(decontaminated_build: Path, tmp_path: Path, page):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotTheHub)
+    server.page = page
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         proc = proofpile("publish", decontaminated_build, "--repo", "org/name", "--endpoint",

@@ -346,8 +346,24 @@ def _errors(endpoint: str, repo_id: str, progress: dict, timeout: float = DEFAUL
                     else "is the endpoint right and reachable?")
             raise PublishError(f"{where}: network error ({type(root).__name__}: {root or 'connection lost'}); "
                                f"{hint}") from None
-        if isinstance(root, ValueError):  # json.JSONDecodeError among them: a proxy's or a portal's HTML page
+        if isinstance(root, ValueError) or _client_choked_on_answer(root):
+            # an HTML page from a proxy or a captive portal (JSONDecodeError), or JSON of another shape
             raise PublishError(f"{where}: the server's answer is not what a Hugging Face Hub sends "
                                f"({type(root).__name__}: {str(root).splitlines()[0] if str(root) else '?'}); "
                                "is --endpoint (or HF_ENDPOINT) the Hub's URL?") from None
         raise
+
+
+def _client_choked_on_answer(e: BaseException) -> bool:
+    """A KeyError/TypeError raised inside huggingface_hub itself: it indexed an answer that was JSON but not
+    the Hub's (`{}`, `[]`, `null`). The same error raised in proofpile's own code is a bug and stays one."""
+    import os
+
+    import huggingface_hub
+
+    if not isinstance(e, (KeyError, TypeError, AttributeError, IndexError)):
+        return False
+    tb, last = e.__traceback__, None
+    while tb is not None:
+        last, tb = tb.tb_frame.f_code.co_filename, tb.tb_next
+    return last is not None and last.startswith(os.path.dirname(huggingface_hub.__file__) + os.sep)
