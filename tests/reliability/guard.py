@@ -25,6 +25,7 @@ import os
 import pickle
 import stat
 import sys
+import tempfile
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +87,6 @@ class Record:
 
 def new_record(root: Path) -> Record:
     root.mkdir(parents=True, exist_ok=True)
-    import tempfile
-
     return Record(Path(tempfile.mkdtemp(prefix="run-", dir=root)))
 
 
