@@ -195,6 +195,17 @@ def test_dedup_of_a_parquet_file_that_is_not_corpus(decontaminated_build: Path, 
     assert "contamination.parquet: not a corpus shard" in line, line
 
 
+def test_dedup_of_a_build_with_a_cut_shard(decontaminated_build: Path, tmp_path: Path):
+    """A shard cut short after the build (a copy interrupted): the error names the file."""
+    build = tmp_path / "build"
+    shard = next((decontaminated_build / "data").rglob("*.parquet"))
+    cut = build / shard.relative_to(decontaminated_build)
+    cut.parent.mkdir(parents=True)
+    cut.write_bytes(shard.read_bytes()[:1000])
+    line = cli_error_line("dedup", build, "--out", tmp_path / "out")
+    assert f"{cut}: not a readable Parquet file" in line, line
+
+
 # -- decontaminate without the Hub -----------------------------------------------------------------------------
 
 

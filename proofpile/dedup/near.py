@@ -253,6 +253,9 @@ def find_shards(inputs: Sequence[Path]) -> list[Path]:
         candidates = sorted(p for p in inp.rglob("*.parquet")
                             if not ({WORK, INDEX, "packed"} & set(p.relative_to(inp).parts)))
         found = [p for p in candidates if _is_shard_name(p.relative_to(inp))]
+        for p in found:
+            if not _has_corpus_columns(p):
+                raise DedupError(f"{p}: named as a corpus shard but lacks the columns {', '.join(_CORPUS)}")
         if not found:
             found = [p for p in candidates if _has_corpus_columns(p)]
         if not found:
