@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -346,7 +347,7 @@ def _errors(endpoint: str, repo_id: str, progress: dict, timeout: float = DEFAUL
                     else "is the endpoint right and reachable?")
             raise PublishError(f"{where}: network error ({type(root).__name__}: {root or 'connection lost'}); "
                                f"{hint}") from None
-        if isinstance(root, ValueError) or _client_choked_on_answer(root):
+        if isinstance(root, json.JSONDecodeError) or _client_choked_on_answer(root):
             # an HTML page from a proxy or a captive portal (JSONDecodeError), or JSON of another shape
             raise PublishError(f"{where}: the server's answer is not what a Hugging Face Hub sends "
                                f"({type(root).__name__}: {str(root).splitlines()[0] if str(root) else '?'}); "
@@ -355,13 +356,14 @@ def _errors(endpoint: str, repo_id: str, progress: dict, timeout: float = DEFAUL
 
 
 def _client_choked_on_answer(e: BaseException) -> bool:
-    """A KeyError/TypeError raised inside huggingface_hub itself: it indexed an answer that was JSON but not
-    the Hub's (`{}`, `[]`, `null`). The same error raised in proofpile's own code is a bug and stays one."""
+    """A KeyError/TypeError/ValueError raised inside huggingface_hub itself: it read an answer that was JSON
+    but not the Hub's (`{}`, `[]`, `null`). The same error raised in proofpile's own code is a bug and stays
+    one."""
     import os
 
     import huggingface_hub
 
-    if not isinstance(e, (KeyError, TypeError, AttributeError, IndexError)):
+    if not isinstance(e, (KeyError, TypeError, AttributeError, IndexError, ValueError)):
         return False
     tb, last = e.__traceback__, None
     while tb is not None:
