@@ -273,14 +273,14 @@ def wrong_kinds(tmp_path_factory, decontaminated_build: Path) -> dict[str, Path]
 
 _KINDS = ["a file", "an empty directory", "a truncated manifest", "a manifest that is a list",
           "a manifest of another shape", "a manifest with a damaged funnel"]
+_COMMANDS = {"stats": ["stats"], "card": ["card"], "publish": ["publish", "--dry-run", "--repo", "org/name"]}
 
 
-@pytest.mark.parametrize("kind", _KINDS)
-@pytest.mark.parametrize("command", [["stats"], ["card"], ["publish", "--dry-run", "--repo", "org/name"]])
-def test_build_commands_given_the_wrong_kind_of_directory(wrong_kinds, command: list[str], kind: str):
-    if command == ["stats"] and kind == "a manifest with a damaged funnel":
-        pytest.skip("stats prints what it can read: the funnel is not needed for its tables")
-    line = cli_error_line(*command, wrong_kinds[kind])
+# `stats` prints what it can read of a damaged funnel: its tables do not need it
+@pytest.mark.parametrize(("command", "kind"), [(c, k) for c in _COMMANDS for k in _KINDS
+                                               if (c, k) != ("stats", "a manifest with a damaged funnel")])
+def test_build_commands_given_the_wrong_kind_of_directory(wrong_kinds, command: str, kind: str):
+    line = cli_error_line(*_COMMANDS[command], wrong_kinds[kind])
     assert str(wrong_kinds[kind]) in line, line
 
 

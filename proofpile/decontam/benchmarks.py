@@ -83,7 +83,8 @@ def _hub_records(spec: Spec, cache_dir: str | None) -> list[dict]:
 
     name, config, split = spec.hub
     origin = f"hf://datasets/{name}"
-    local = f"pass --bench-file {spec.name}=PATH (a local JSONL or Parquet copy of its {split} split)"
+    local = (f"pass --bench-file {spec.name}=PATH (in a recipe: decontaminate.files.{spec.name}=PATH), a local "
+             f"JSONL or Parquet copy of its {split} split")
     if datasets.config.HF_HUB_OFFLINE or constants.HF_HUB_OFFLINE:  # HF_DATASETS_OFFLINE or HF_HUB_OFFLINE
         hint = ("offline mode is on (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) and the datasets cache does not hold it; "
                 + local)
