@@ -232,8 +232,8 @@ def test_decontaminate_when_the_hub_is_unreachable(tmp_path: Path, offline: str 
 
 
 @pytest.mark.parametrize(("name", "content", "expected"), [
-    ("math.jsonl", b'{"problem": "p", "solution": "s"}\n[1, 2]\n', "math.jsonl:2: not a JSON object (a JSON list)"),
-    ("math.jsonl", b'"a string"\n', "math.jsonl:1: not a JSON object (a JSON str)"),
+    ("math.jsonl", b'{"problem": "p", "solution": "s"}\n[1, 2]\n', "math.jsonl:2: not a JSON object (a JSON array)"),
+    ("math.jsonl", b'"a string"\n', "math.jsonl:1: not a JSON object (a JSON string)"),
     ("math.jsonl", b'{"problem": "p", "solution": "s"}\n{"problem": "\xff"}\n', "math.jsonl:2: not UTF-8"),
     ("math.parquet", b"PAR1 but cut short", "math.parquet: not a readable Parquet file"),
 ])
@@ -282,6 +282,14 @@ _COMMANDS = {"stats": ["stats"], "card": ["card"], "publish": ["publish", "--dry
 def test_build_commands_given_the_wrong_kind_of_directory(wrong_kinds, command: str, kind: str):
     line = cli_error_line(*_COMMANDS[command], wrong_kinds[kind])
     assert str(wrong_kinds[kind]) in line, line
+
+
+@pytest.mark.parametrize("tokens", ["[1]", "null", '{"tokens": {"arxiv": [1]}}'])
+@pytest.mark.parametrize("command", ["stats", "card"])
+def test_a_damaged_pack_is_named_not_the_manifest(decontaminated_build: Path, tmp_path: Path, tokens: str, command):
+    (tmp_path / "tokens.json").write_text(tokens)
+    line = cli_error_line(command, decontaminated_build, "--pack", tmp_path)
+    assert line.startswith(f"error: {tmp_path / 'tokens.json'}: "), line
 
 
 def test_card_of_a_dedup_output(tmp_path: Path):

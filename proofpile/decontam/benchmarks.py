@@ -70,7 +70,8 @@ def _records(path: Path) -> list[dict]:
             except (json.JSONDecodeError, RecursionError) as e:
                 raise BenchmarkError(f"{path}:{n}: not a JSON object: {getattr(e, 'msg', 'nested too deeply')}") from None
             if not isinstance(row, dict):
-                raise BenchmarkError(f"{path}:{n}: not a JSON object (a JSON {type(row).__name__})")
+                kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(row), "number")
+                raise BenchmarkError(f"{path}:{n}: not a JSON object (a JSON {kind})")
             rows.append(row)
     return rows
 

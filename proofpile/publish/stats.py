@@ -37,7 +37,7 @@ def load_manifest(directory: Path) -> dict:
     except (OSError, ValueError) as e:
         raise StatsError(f"{path}: unreadable: {e}") from None
     if not isinstance(manifest, dict):
-        raise StatsError(f"{path}: a JSON {type(manifest).__name__}, not a proofpile build manifest (an object)")
+        raise StatsError(f"{path}: a JSON {_json_kind(manifest)}, not a proofpile build manifest (an object)")
     outputs = manifest.get("outputs")
     shards = outputs.get("shards") if isinstance(outputs, dict) else None
     if not isinstance(shards, list):
@@ -49,6 +49,10 @@ def load_manifest(directory: Path) -> dict:
             raise StatsError(f"{path}: shard entry {str(name)[:200]!r} lacks path/subset/split/rows "
                              "(built before the Hub layout? rebuild with this version)")
     return manifest
+
+
+def _json_kind(value) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
 @contextlib.contextmanager
@@ -187,20 +191,25 @@ def _load_tokens(directory: Path, manifest: dict, pack, groups: dict, warnings: 
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise StatsError(f"{path}: unreadable: {e}") from None
+    if not isinstance(record, dict):
+        raise StatsError(f"{path}: a JSON {_json_kind(record)}, not the tokens.json `proofpile pack` writes")
     counts: dict[tuple[str, str, str], int] = {}
     docs: dict[tuple[str, str, str], int] = {}
-    for subset, splits in record.get("tokens", {}).items():
-        for split, node in splits.items():
-            for lang, c in node.get("by_lang", {}).items():
-                counts[(subset, split, lang)] = c["tokens"]
-                docs[(subset, split, lang)] = c["documents"]
+    try:
+        for subset, splits in record.get("tokens", {}).items():
+            for split, node in splits.items():
+                for lang, c in node.get("by_lang", {}).items():
+                    counts[(subset, split, lang)] = c["tokens"]
+                    docs[(subset, split, lang)] = c["documents"]
+    except (AttributeError, KeyError, TypeError) as e:
+        raise StatsError(f"{path}: not shaped as `proofpile pack` writes it ({type(e).__name__}: {e})") from None
     built = {k: g["documents"] for k, g in groups.items()}
     if docs != built:
         # a pack of an earlier build (or of another corpus) would put wrong token counts on the card
         warnings.append(f"{path}: its documents per subset/split/language differ from the build's "
                         f"({sum(docs.values()):,} vs {sum(built.values()):,}); tokens left out — re-run `proofpile pack`")
         return None
-    tok = record.get("tokenizer", {})
+    tok = record.get("tokenizer") if isinstance(record.get("tokenizer"), dict) else {}
     return {
         "counts": counts,
         "tokenizer": {"name": _tokenizer_name(str(tok.get("ref", ""))), "ref": tok.get("ref"), "backend": tok.get("backend"),
