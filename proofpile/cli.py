@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -23,6 +24,16 @@ def _os_error(e: OSError) -> str:
     if e.filename and e.strerror and type(e).__str__ is OSError.__str__:
         return f"{e.filename}: {e.strerror}"
     return (str(e).splitlines() or [type(e).__name__])[0]
+
+
+@contextlib.contextmanager
+def _one_line(*errors: type[Exception]):
+    """The command's own error classes, and what reading a wrong or damaged input raises (OSError, ValueError:
+    a file where a directory belongs, JSON that does not parse), as one `error:` line instead of a traceback."""
+    try:
+        yield
+    except (*errors, OSError, ValueError) as e:
+        _fail(_os_error(e) if isinstance(e, OSError) else (str(e).strip().splitlines() or [type(e).__name__])[0])
 
 
 @app.command()
@@ -108,10 +119,8 @@ def discover(
     """List repositories through the GitHub search API (token from GITHUB_TOKEN), as manifest lines."""
     from proofpile.sources.discover import discover as run
 
-    try:
+    with _one_line(RuntimeError):
         lines = run(lang, min_stars=min_stars, limit=limit, pushed_before=pushed_before, api_url=api_url)
-    except (RuntimeError, ValueError, OSError) as e:
-        _fail(str(e))
     for line in lines:
         typer.echo(line)
 
@@ -143,10 +152,8 @@ def decontaminate(
     mask = report_only if mask_numbers is None else mask_numbers
     filt = DecontaminationFilter(names, files=files, ngram=ngram, mask_numbers=mask, report_only=report_only,
                                  max_items_per_ngram=max_items_per_ngram, cache_dir=cache_dir)
-    try:
+    with _one_line(BenchmarkError):
         summary = run(inputs, out, filt)
-    except (BenchmarkError, ValueError, FileNotFoundError) as e:
-        _fail(str(e))
     for p in summary["by_benchmark_and_subset"]:
         fields = ", ".join(f"{f} {n}" for f, n in p["items_hit_by_field"].items())
         typer.echo(f"{p['benchmark']:8s} {p['subset'] or '-':20s} items hit {p['items_hit']:5d} ({fields}); "
@@ -190,12 +197,10 @@ def classifier_train(
 
     params = {"epochs": epochs, "lr": lr, "wordNgrams": word_ngrams, "dim": dim, "cutoff": cutoff, "seed": seed}
     problems: Counter = Counter()
-    examples = read_examples(data, text_field=text_field, label_field=label_field, from_raw=from_raw,
-                             split="train", holdout=holdout, problems=problems, warn=_data_warning)  # fmt: skip
-    try:
+    with _one_line(DataError):
+        examples = read_examples(data, text_field=text_field, label_field=label_field, from_raw=from_raw,
+                                 split="train", holdout=holdout, problems=problems, warn=_data_warning)  # fmt: skip
         train_classifier(examples, out, quantize=quantize, **{k: v for k, v in params.items() if v is not None})
-    except (DataError, ValueError) as e:
-        _fail(str(e))
     skipped = f"; {sum(problems.values()):,} records skipped ({dict(problems)})" if problems else ""
     typer.echo(f"wrote {out} ({out.stat().st_size:,} bytes){skipped}")
 
@@ -215,13 +220,11 @@ def classifier_eval(
     from proofpile.classifier import DataError, evaluate, format_report, read_examples
     from proofpile.filters.math_classifier import resolve_model
 
-    try:
+    with _one_line(DataError):
         path = resolve_model(None if model == "default" else model)
         examples = read_examples(data, text_field=text_field, label_field=label_field, from_raw=from_raw,
                                  split=split, holdout=holdout, warn=_data_warning)  # fmt: skip
         result = evaluate(str(path), examples, plot=plot)
-    except (FileNotFoundError, DataError, ValueError) as e:
-        _fail(str(e))
     if result["documents"] == 0:
         _fail(f"no usable records in the {split} split of {data}")
     typer.echo(f"model {path}, {split} split of {data}")
@@ -335,14 +338,12 @@ def dedup(
     from proofpile.dedup.near import DedupError, NearDedupConfig, near_dedup
     from proofpile.manifest import render_funnel
 
-    try:
+    with _one_line(DedupError):
         config = NearDedupConfig(MinHashParams(ngram=ngram, bands=bands, rows=rows, seed=seed),
                                  priority=tuple(p.strip() for p in priority.split(",") if p.strip()))
         typer.echo(s_curve(config.params))
         manifest = near_dedup(inputs, out, config, workers=workers, against=against,
                               progress=progress and sys.stderr.isatty())
-    except (DedupError, ValueError) as e:
-        _fail(str(e))
     typer.echo(render_funnel(manifest["funnel"]))
     c = manifest["counts"]
     for name, n in c["by_subset"].items():
@@ -374,10 +375,10 @@ def plan_dedup(
 
     if docs <= 0 or avg_bytes <= 0 or not 0 <= dup_fraction < 1:
         _fail("--docs and --avg-bytes must be positive and --dup-fraction in [0, 1)")
-    try:
+    if workers < 1 or shard_bytes < 1 or not mb_per_s > 0:
+        _fail("--workers, --shard-bytes and --mb-per-s must be positive")
+    with _one_line():
         params = MinHashParams(ngram=ngram, bands=bands, rows=rows)
-    except ValueError as e:
-        _fail(str(e))
     plan = DedupPlan(docs=docs, avg_bytes=avg_bytes, params=params, dup_fraction=dup_fraction, shard_bytes=shard_bytes,
                      window_records=NearDedupConfig().window_records, workers=workers, mb_per_s_per_core=mb_per_s)
     typer.echo(plan.render())
@@ -394,10 +395,8 @@ def stats(
 
     from proofpile.publish.stats import StatsError, compute_stats, render_stats
 
-    try:
+    with _one_line(StatsError):
         result = compute_stats(directory, pack=pack)
-    except StatsError as e:
-        _fail(str(e))
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if json_ else render_stats(result).rstrip())
 
 
@@ -411,10 +410,8 @@ def card(
     from proofpile.publish.card import write_card
     from proofpile.publish.stats import StatsError
 
-    try:
+    with _one_line(StatsError):
         result = write_card(directory, repo_id=repo, pack=pack)
-    except StatsError as e:
-        _fail(str(e))
     for w in result.stats["warnings"]:
         typer.echo(f"warning: {w}", err=True)
     typer.echo(f"card: {result.path}")
@@ -433,17 +430,16 @@ def publish(
     with_pack: Annotated[bool, typer.Option("--with-pack", help="upload the packed token files too (packed/)")] = False,
     transfer: Annotated[str, typer.Option(help="auto (Xet when offered), xet or lfs")] = "auto",
     batch_files: Annotated[int, typer.Option(help="files per commit")] = 100,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the Hub to connect or to answer")] = 60.0,
 ) -> None:
     """Upload README.md, assets/, data/ and manifest.json to a Hub dataset repo; re-running resumes."""
     from proofpile.publish.hub import PublishError
     from proofpile.publish.hub import publish as run
 
-    try:
+    with _one_line(PublishError):
         result = run(directory, repo, private=private, revision=revision, dry_run=dry_run, endpoint=endpoint,
-                     with_pack=with_pack, transfer=transfer, batch_files=batch_files,
+                     with_pack=with_pack, transfer=transfer, batch_files=batch_files, timeout=timeout,
                      progress_bars=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))
-    except PublishError as e:
-        _fail(str(e))
     plan = result.plan
     size = sum(f.size for f in plan.to_upload)
     if dry_run:
@@ -483,17 +479,17 @@ def plan_proof_pile_2(
 
     if nodes < 1 or cores_per_node < 1 or not 0 <= dup_fraction < 1:
         _fail("--nodes and --cores-per-node must be at least 1 and --dup-fraction in [0, 1)")
+    if not 0 < target_tokens < float("inf") or not 0 < mem_per_node_gb < float("inf"):
+        _fail("--target-tokens and --mem-per-node-gb must be positive numbers")
     yields = pairs(yield_, "--yield")
     if any(not 0 < y <= 1 for y in yields.values()):
         _fail("--yield: a share of the raw input, in (0, 1]")
-    try:
+    with _one_line():
         plan = proof_pile_2_plan(target_tokens, pairs(share, "--share") or None, nodes=nodes,
                                  cores_per_node=cores_per_node, mem_per_node_gb=mem_per_node_gb,
                                  dup_fraction=dup_fraction, yields=yields)
         if unknown := sorted(set(yields) - set(plan.shares)):
             raise ValueError(f"--yield: unknown subset(s) {', '.join(unknown)}")
-    except ValueError as e:
-        _fail(str(e))
     typer.echo(plan.render())
 
 

@@ -406,14 +406,15 @@ def _load_part(path: Path, inc: Include, passed: list[str]) -> tuple[Recipe, Pat
     if ref.endswith((".yaml", ".yml")) and not Path(ref).is_absolute():
         ref = str(resolve_relative(path, ref))
     part_path = find_recipe(ref)
-    sources = _read_yaml(part_path).get("sources") or {}
+    part_data = _read_yaml(part_path)
+    # checked before the part is loaded: loading it would follow its own includes, and a cycle never ends
+    if part_data.get("include") or any(parse_override(o)[0].split(".")[0] == "include" for o in inc.set):
+        raise RecipeError(f"{path}: include: {inc.recipe} includes other recipes itself; include subset recipes only")
+    sources = part_data.get("sources") or {}
     # a source override only reaches the recipes that read that source: `arxiv.paths=...` must not give
     # AlgebraicStack an arXiv source
     passed = [o for o in passed if (k := _full_keys(parse_override(o)[0]))[0] != "sources" or sources.get(k[1])]
-    part, part_path = load_recipe(str(part_path), [*inc.set, *passed])
-    if part.include:
-        raise RecipeError(f"{path}: include: {inc.recipe} includes other recipes itself; include subset recipes only")
-    return part, part_path
+    return load_recipe(str(part_path), [*inc.set, *passed])
 
 
 def resolve_relative(recipe_path: Path, ref: str) -> Path:

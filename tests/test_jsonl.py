@@ -214,7 +214,7 @@ def test_a_bad_benchmark_line_is_a_one_line_error_naming_it(tmp_path: Path, line
     res = CliRunner().invoke(app, ["decontaminate", str(doc), "--out", str(tmp_path / "o"), "--bench-file",
                                    f"math={bench}"])
     assert res.exit_code == 2 and isinstance(res.exception, SystemExit), res.exception  # not a traceback
-    assert f"m.jsonl:2: not a JSON object: {problem}" in res.output
+    assert f"m.jsonl:2: not a benchmark record: {problem}" in res.output
 
 
 def test_decontaminate_reads_on_past_a_damaged_parquet_row_group(tmp_path: Path, warnings_logged):

@@ -49,9 +49,13 @@ def _records(path: Path) -> list[dict]:
     if not path.is_file():
         raise BenchmarkError(f"{path}: benchmark file not found")
     if path.suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return pq.read_table(path).to_pylist()
+        try:
+            return pq.read_table(path).to_pylist()
+        except (OSError, pa.ArrowException) as e:
+            raise BenchmarkError(f"{path}: not a readable Parquet file ({_first_line(e)})") from None
     from proofpile.jsonl import parse_line
 
     rows = []
@@ -60,23 +64,56 @@ def _records(path: Path) -> list[dict]:
             if line.strip():
                 row, _, problem = parse_line(line)
                 if row is None:  # a benchmark is strict: a skipped test item would go unchecked
-                    raise BenchmarkError(f"{path}:{n}: not a JSON object: {problem}")
+                    raise BenchmarkError(f"{path}:{n}: not a benchmark record: {problem}")
                 rows.append(row)
     return rows
 
 
 def _hub_records(spec: Spec, cache_dir: str | None) -> list[dict]:
+    """The benchmark's test split through `datasets` (which caches it). Any failure is one line that says how
+    to go on without the Hub."""
     import datasets
+    from huggingface_hub import constants
 
     name, config, split = spec.hub
-    configs = [config] if config else [None]
-    if config == "*":  # every config (MATH is published one subject per config)
-        configs = datasets.get_dataset_config_names(name)
-    rows: list[dict] = []
-    for c in configs:
-        ds = datasets.load_dataset(name, c, split=split, cache_dir=cache_dir)  # cached by `datasets`
-        rows += [dict(r, _config=c) for r in ds]
+    origin = f"hf://datasets/{name}"
+    local = (f"pass --bench-file {spec.name}=PATH (in a recipe: decontaminate.files.{spec.name}=PATH), a local "
+             f"JSONL or Parquet copy of its {split} split")
+    if datasets.config.HF_HUB_OFFLINE or constants.HF_HUB_OFFLINE:  # HF_DATASETS_OFFLINE or HF_HUB_OFFLINE
+        hint = ("offline mode is on (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) and the datasets cache does not hold it; "
+                + local)
+    else:
+        hint = f"{local}, or, with the datasets cache already holding it, set HF_HUB_OFFLINE=1"
+        _check_reachable(constants.ENDPOINT, name, origin, hint)
+    try:
+        configs = [config] if config else [None]
+        if config == "*":  # every config (MATH is published one subject per config)
+            configs = datasets.get_dataset_config_names(name)
+        rows: list[dict] = []
+        for c in configs:
+            ds = datasets.load_dataset(name, c, split=split, cache_dir=cache_dir)  # cached by `datasets`
+            rows += [dict(r, _config=c) for r in ds]
+    except Exception as e:  # noqa: BLE001 - datasets and huggingface_hub raise many kinds; all end the same way
+        raise BenchmarkError(f"{origin}: could not load the {spec.name} benchmark ({type(e).__name__}: "
+                             f"{_first_line(e)}); {hint}") from None
     return rows
+
+
+def _check_reachable(endpoint: str, name: str, origin: str, hint: str) -> None:
+    """One request without retries: huggingface_hub retries a refused or unresolvable host five times with
+    backoff (25 s) before `datasets` gives up with a long traceback."""
+    import httpx2
+    from huggingface_hub.utils import get_session
+
+    try:
+        get_session().head(f"{endpoint}/api/datasets/{name}", timeout=httpx2.Timeout(10.0), follow_redirects=True)
+    except httpx2.TransportError as e:
+        raise BenchmarkError(f"{origin}: could not fetch the benchmark: {endpoint} is not reachable "
+                             f"({type(e).__name__}: {_first_line(e)}); {hint}") from None
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or ["no details"])[0]
 
 
 def _fields(rows: list[dict], spec: Spec, origin: str, mapping: dict[str, str]) -> list[dict[str, str]]:

@@ -31,7 +31,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from proofpile.dedup import lsh
 from proofpile.dedup.minhash import MinHashParams, MinhashSignatures, s_curve
-from proofpile.shards import from_row
+from proofpile.shards import from_row, parse_shard_name
 
 DEFAULT_PRIORITY = ("arxiv", "open-web-math", "algebraic-stack")
 WORK = "_work"
@@ -234,22 +234,54 @@ class LshIndex(PipelineStep):
 
 
 def find_shards(inputs: Sequence[Path]) -> list[Path]:
-    """Corpus shards under each input, inputs in the order given and files sorted within each; `_work`,
-    `index` and earlier `duplicates.parquet` files are not corpus."""
+    """Corpus shards under each input, inputs in the order given and files sorted within each.
+
+    A build directory holds more Parquet than its corpus (`contamination.parquet`, `duplicates.parquet`, pack
+    and index files): its corpus is `data/<subset>/` named as `parse_shard_name` reads it. A folder without that
+    layout (an older `<subset>/<split>/` build, a folder of shards) gives the files that have the corpus
+    columns. Either way, no file without a `text` column is ever read as corpus."""
     files: list[Path] = []
     for inp in inputs:
         inp = Path(inp)
-        if inp.is_file() and inp.suffix == ".parquet":
+        if inp.is_file():
+            if inp.suffix != ".parquet" or not _has_corpus_columns(inp):
+                raise DedupError(f"{inp}: not a corpus shard (a .parquet file with columns {', '.join(_CORPUS)})")
             files.append(inp.resolve())
             continue
         if not inp.is_dir():
             raise DedupError(f"{inp}: input not found (a build output directory or a .parquet shard)")
-        found = sorted(p for p in inp.rglob("*.parquet")
-                       if not ({WORK, INDEX} & set(p.relative_to(inp).parts)) and p.name != "duplicates.parquet")
+        candidates = sorted(p for p in inp.rglob("*.parquet")
+                            if not ({WORK, INDEX, "packed"} & set(p.relative_to(inp).parts)))
+        found = [p for p in candidates if _is_shard_name(p.relative_to(inp))]
+        for p in found:
+            if not _has_corpus_columns(p):
+                raise DedupError(f"{p}: named as a corpus shard but lacks the columns {', '.join(_CORPUS)}")
         if not found:
-            raise DedupError(f"{inp}: no .parquet shards found")
+            found = [p for p in candidates if _has_corpus_columns(p)]
+        if not found:
+            raise DedupError(f"{inp}: no corpus shards found (data/<subset>/*.parquet, or .parquet files with "
+                             f"columns {', '.join(_CORPUS)})")
         files += [p.resolve() for p in found]
     return files
+
+
+_CORPUS = ("id", "text", "meta")
+
+
+def _is_shard_name(rel: Path) -> bool:
+    try:
+        parse_shard_name(rel)
+    except ValueError:
+        return False
+    return len(rel.parts) == 3
+
+
+def _has_corpus_columns(path: Path) -> bool:
+    try:
+        names = pq.read_schema(path).names
+    except (OSError, pa.ArrowException) as e:
+        raise DedupError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0] if str(e) else e})") from None
+    return set(_CORPUS) <= set(names)
 
 
 def run_lsh(
@@ -337,8 +369,6 @@ def near_dedup(
 
 def _subsets_split_by_lang(files: list[Path]) -> list[str]:
     """Subsets whose input shards carry the language in their names keep it in the output's names."""
-    from proofpile.shards import parse_shard_name
-
     out = set()
     for f in files:
         try:

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from proofpile.publish.plots import FIGURES, step_label, write_plots
-from proofpile.publish.stats import StatsError, compute_stats, load_manifest
+from proofpile.publish.stats import StatsError, compute_stats, load_manifest, manifest_shape
 from proofpile.redact import redact_tree
 
 SPLIT_ORDER = ("train", "validation", "test")
@@ -194,10 +194,18 @@ def write_card(directory: str | Path, repo_id: str | None = None, pack: str | Pa
     """Compute the stats, draw the figures into `<dir>/assets/` and write `<dir>/README.md`."""
     directory = Path(directory)
     manifest = load_manifest(directory)
+    if not isinstance(manifest.get("recipe"), dict):
+        kind = "a `proofpile dedup` output" if "near_dedup" in manifest else "not a `proofpile build` output"
+        raise StatsError(f"{directory}: {kind} (its manifest.json names no recipe); a card describes a build")
     _check_not_users_readme(directory)
     stats = compute_stats(directory, pack=pack)
+    if not stats["totals"]["documents"]:
+        # a card's configs would select no file, so the Hub dataset it describes could not be loaded at all
+        raise StatsError(f"{directory}: the build kept 0 documents, so there is no dataset to describe; "
+                         f"`proofpile stats {directory}` shows which step dropped them")
+    with manifest_shape(directory):
+        text = render_card(manifest, stats, repo_id=repo_id)
     figures = write_plots(stats, directory / "assets")
-    text = render_card(manifest, stats, repo_id=repo_id)
     path = directory / "README.md"
     tmp = path.with_name("README.md.tmp")
     tmp.write_text(text, encoding="utf-8")

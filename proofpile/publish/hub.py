@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from proofpile.publish.stats import StatsError, find_pack, load_manifest
+from proofpile.publish.stats import StatsError, find_pack, load_manifest, manifest_shape
 from proofpile.shards import sha256_file
 
 #: uploaded besides `data/`; never `_work/` (clones, logs, per-task files) nor anything not listed here
 TOP_FILES = ("manifest.json",)
 CARD = "README.md"
+#: seconds to connect, and between two bytes read or written; huggingface_hub itself waits forever
+DEFAULT_TIMEOUT = 60.0
 
 
 class PublishError(Exception):
@@ -69,11 +72,12 @@ def local_files(directory: str | Path, with_pack: bool = False) -> list[LocalFil
     directory = Path(directory)
     try:
         manifest = load_manifest(directory)
+        if not (directory / CARD).is_file():
+            raise PublishError(f"{directory / CARD}: no dataset card; run `proofpile card {directory}` first")
+        with manifest_shape(directory):
+            _check_card(directory / CARD, manifest)
     except StatsError as e:
         raise PublishError(str(e)) from None
-    if not (directory / CARD).is_file():
-        raise PublishError(f"{directory / CARD}: no dataset card; run `proofpile card {directory}` first")
-    _check_card(directory / CARD, manifest)
     files = []
     for entry in sorted(manifest["outputs"]["shards"], key=lambda s: s["path"]):
         path = directory / entry["path"]
@@ -193,16 +197,20 @@ def publish(
     batch_bytes: int = 8 << 30,
     transfer: str = "auto",
     progress_bars: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
     log=lambda msg: None,
 ) -> PublishResult:
     """Create the dataset repo if needed and upload what differs. `transfer` is "xet", "lfs" or "auto" (Xet
-    when hf_xet is installed and the server offers it, else git-LFS). Raises PublishError (one line)."""
+    when hf_xet is installed and the server offers it, else git-LFS). `timeout` bounds each connect and each
+    wait for the server (not a whole upload). Raises PublishError (one line)."""
     from huggingface_hub import HfApi, get_token
 
     if "/" not in repo_id or repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise PublishError(f"--repo {repo_id!r}: expected ORG/NAME")
     if transfer not in ("auto", "xet", "lfs"):
         raise PublishError(f"transfer {transfer!r}: expected auto, xet or lfs")
+    if not timeout > 0:
+        raise PublishError(f"timeout {timeout!r}: expected a positive number of seconds")
     files = local_files(directory, with_pack=with_pack)
     token = token or get_token()
     if token is None and not dry_run:
@@ -211,7 +219,7 @@ def publish(
     rev = revision or "main"
     url = f"{api.endpoint}/datasets/{repo_id}" + (f"/tree/{rev}" if revision and revision != "main" else "")
     progress = {"done": 0, "total": 0}
-    with _errors(api.endpoint, repo_id, progress):
+    with _errors(api.endpoint, repo_id, progress, timeout), _http_timeout(timeout):
         if dry_run:
             return PublishResult(url, plan_upload(api, repo_id, files, rev), dry_run=True)
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
@@ -255,6 +263,22 @@ def _xet_offered(api, repo_id: str, revision: str, token: str | None) -> bool:
 
 
 @contextlib.contextmanager
+def _http_timeout(seconds: float):
+    """huggingface_hub's shared HTTP client is made with no timeout at all: a server that accepts a connection
+    and never answers hangs the publish forever. That client is public (`get_session`) and so is its timeout."""
+    import httpx2
+    from huggingface_hub.utils import get_session
+
+    client = get_session()
+    saved = client.timeout
+    client.timeout = httpx2.Timeout(seconds)
+    try:
+        yield
+    finally:
+        client.timeout = saved
+
+
+@contextlib.contextmanager
 def _lfs_only(enabled: bool):
     """huggingface_hub picks Xet whenever hf_xet is importable; its own switch is read at call time."""
     from huggingface_hub import constants
@@ -286,7 +310,7 @@ def _progress_bars(enabled: bool):
 
 
 @contextlib.contextmanager
-def _errors(endpoint: str, repo_id: str, progress: dict):
+def _errors(endpoint: str, repo_id: str, progress: dict, timeout: float = DEFAULT_TIMEOUT):
     """huggingface_hub's exceptions (and the network's, often wrapped) as one line that says what to do."""
     import httpx2
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
@@ -314,9 +338,34 @@ def _errors(endpoint: str, repo_id: str, progress: dict):
                 raise PublishError(f"{where}: repository not found or not visible with this token") from None
             msg = str(root).splitlines()[0] if str(root) else type(root).__name__
             raise PublishError(f"{where}: {msg}; re-run to resume") from None
+        if isinstance(root, httpx2.TimeoutException):
+            resume = "; committed batches are kept, re-run to resume" if progress["total"] else ""
+            raise PublishError(f"{where}: no answer within {timeout:g} s ({type(root).__name__}; --timeout sets "
+                               f"the limit){resume}") from None
         if isinstance(root, httpx2.TransportError):
             hint = ("committed batches are kept, re-run the same command to resume" if progress["total"]
                     else "is the endpoint right and reachable?")
             raise PublishError(f"{where}: network error ({type(root).__name__}: {root or 'connection lost'}); "
                                f"{hint}") from None
+        if isinstance(root, json.JSONDecodeError) or _client_choked_on_answer(root):
+            # an HTML page from a proxy or a captive portal (JSONDecodeError), or JSON of another shape
+            raise PublishError(f"{where}: the server's answer is not what a Hugging Face Hub sends "
+                               f"({type(root).__name__}: {str(root).splitlines()[0] if str(root) else '?'}); "
+                               "is --endpoint (or HF_ENDPOINT) the Hub's URL?") from None
         raise
+
+
+def _client_choked_on_answer(e: BaseException) -> bool:
+    """A KeyError/TypeError/ValueError raised inside huggingface_hub itself: it read an answer that was JSON
+    but not the Hub's (`{}`, `[]`, `null`). The same error raised in proofpile's own code is a bug and stays
+    one."""
+    import os
+
+    import huggingface_hub
+
+    if not isinstance(e, (KeyError, TypeError, AttributeError, IndexError, ValueError)):
+        return False
+    tb, last = e.__traceback__, None
+    while tb is not None:
+        last, tb = tb.tb_frame.f_code.co_filename, tb.tb_next
+    return last is not None and last.startswith(os.path.dirname(huggingface_hub.__file__) + os.sep)

@@ -9,6 +9,7 @@ stays flat on a corpus of hundreds of millions of documents and the histogram is
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -35,14 +36,34 @@ def load_manifest(directory: Path) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise StatsError(f"{path}: unreadable: {e}") from None
-    shards = manifest.get("outputs", {}).get("shards")
+    if not isinstance(manifest, dict):
+        raise StatsError(f"{path}: a JSON {_json_kind(manifest)}, not a proofpile build manifest (an object)")
+    outputs = manifest.get("outputs")
+    shards = outputs.get("shards") if isinstance(outputs, dict) else None
     if not isinstance(shards, list):
-        raise StatsError(f"{path}: no outputs.shards list")
+        raise StatsError(f"{path}: no outputs.shards list (is {directory} a `proofpile build` output directory?)")
+    fields = {"path": str, "subset": str, "split": str, "rows": int}
     for s in shards:
-        if not all(k in s for k in ("path", "subset", "split", "rows")):
-            raise StatsError(f"{path}: shard entry {s.get('path', s)!r} lacks subset/split/rows "
+        if not isinstance(s, dict) or not all(isinstance(s.get(k), t) for k, t in fields.items()):
+            name = s.get("path", s) if isinstance(s, dict) else s
+            raise StatsError(f"{path}: shard entry {str(name)[:200]!r} lacks path/subset/split/rows "
                              "(built before the Hub layout? rebuild with this version)")
     return manifest
+
+
+def _json_kind(value) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+
+
+@contextlib.contextmanager
+def manifest_shape(directory: Path):
+    """A manifest.json that parses but is not shaped as this version writes it (edited by hand, written by
+    another tool or version) surfaces as a KeyError or TypeError deep in the code that reads it: one line."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, IndexError) as e:
+        raise StatsError(f"{Path(directory) / 'manifest.json'}: not shaped as this proofpile version writes it "
+                         f"({type(e).__name__}: {e}); was the build made by another version?") from None
 
 
 def compute_stats(directory: str | Path, pack: str | Path | None = None) -> dict:
@@ -50,7 +71,11 @@ def compute_stats(directory: str | Path, pack: str | Path | None = None) -> dict
 
     `pack` is a `proofpile pack` output directory; by default the build's own pack stage output is used when
     there is one. Raises StatsError for a missing or damaged build."""
-    directory = Path(directory)
+    with manifest_shape(Path(directory)):
+        return _compute_stats(Path(directory), pack)
+
+
+def _compute_stats(directory: Path, pack: str | Path | None) -> dict:
     manifest = load_manifest(directory)
     groups: dict[tuple[str, str, str], dict] = defaultdict(lambda: {"documents": 0, "text_bytes": 0, "files": 0})
     hist: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(LENGTH_BUCKETS, dtype=np.int64))
@@ -166,20 +191,25 @@ def _load_tokens(directory: Path, manifest: dict, pack, groups: dict, warnings: 
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise StatsError(f"{path}: unreadable: {e}") from None
+    if not isinstance(record, dict):
+        raise StatsError(f"{path}: a JSON {_json_kind(record)}, not the tokens.json `proofpile pack` writes")
     counts: dict[tuple[str, str, str], int] = {}
     docs: dict[tuple[str, str, str], int] = {}
-    for subset, splits in record.get("tokens", {}).items():
-        for split, node in splits.items():
-            for lang, c in node.get("by_lang", {}).items():
-                counts[(subset, split, lang)] = c["tokens"]
-                docs[(subset, split, lang)] = c["documents"]
+    try:
+        for subset, splits in record.get("tokens", {}).items():
+            for split, node in splits.items():
+                for lang, c in node.get("by_lang", {}).items():
+                    counts[(subset, split, lang)] = c["tokens"]
+                    docs[(subset, split, lang)] = c["documents"]
+    except (AttributeError, KeyError, TypeError) as e:
+        raise StatsError(f"{path}: not shaped as `proofpile pack` writes it ({type(e).__name__}: {e})") from None
     built = {k: g["documents"] for k, g in groups.items()}
     if docs != built:
         # a pack of an earlier build (or of another corpus) would put wrong token counts on the card
         warnings.append(f"{path}: its documents per subset/split/language differ from the build's "
                         f"({sum(docs.values()):,} vs {sum(built.values()):,}); tokens left out — re-run `proofpile pack`")
         return None
-    tok = record.get("tokenizer", {})
+    tok = record.get("tokenizer") if isinstance(record.get("tokenizer"), dict) else {}
     return {
         "counts": counts,
         "tokenizer": {"name": _tokenizer_name(str(tok.get("ref", ""))), "ref": tok.get("ref"), "backend": tok.get("backend"),

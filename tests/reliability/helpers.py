@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-PROOFPILE = [sys.executable, "-m", "proofpile.cli"]
+from . import guard
+
+# the CLI under the suite's guard (see guard.py): what it writes into /tmp, $HOME or the repository is caught
+PROOFPILE = [sys.executable, guard.__file__, sys.executable, "-m", "proofpile.cli"]
 WORK = "_work"
 
 # written by pytest itself, by Python's import system or by the tool that runs these sessions, never by a build
@@ -92,17 +95,26 @@ def writes_only_into(out: Path):
 
 
 def build(recipe: str, out: Path, *overrides: str, workers: int = 1, edit=None) -> dict:
-    """`proofpile build RECIPE --out OUT --set ...` through the library; returns the manifest. `edit(recipe)`
-    may change the loaded recipe where YAML cannot say it (a file name that is not UTF-8)."""
+    """`proofpile build RECIPE --out OUT --set ...` through the library, in a forked child under the suite's guard;
+    returns the manifest. `edit(recipe)` may change the loaded recipe where YAML cannot say it (a file name that
+    is not UTF-8)."""
     from proofpile.build import plan_build, run_build
     from proofpile.recipes import load_recipe
 
-    with writes_only_into(out):
+    def in_child() -> dict:
         rec, path = load_recipe(recipe, list(overrides))
         if edit is not None:
             edit(rec)
         plan = plan_build(rec, path, out)
         return run_build(plan, workers=workers, progress=False)
+
+    with writes_only_into(out):
+        return guard.run_in_guard(in_child)
+
+
+def guarded(*argv: str) -> list[str]:
+    """argv that runs `argv` under the suite's guard, as PROOFPILE runs the CLI."""
+    return [sys.executable, guard.__file__, *map(str, argv)]
 
 
 def run_cli(*args: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
