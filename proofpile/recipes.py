@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, create_model,
+                      field_validator, model_validator)
+from pydantic_core import PydanticCustomError
 
 from proofpile.stage_registry import declared, names
 from proofpile.stages import LID_176_URL  # noqa: F401 (the langid stage's default, known here since 0.1)
@@ -186,6 +187,17 @@ class Recipe(_Model):
         if not self.include and not self.subset:
             raise ValueError("subset: required (or include: other recipes)")
         return self
+
+    @field_validator("stages")
+    @classmethod
+    def _per_document_in_parts(cls, v, info: ValidationInfo):
+        if info.data.get("include"):  # no crawl task of a whole-corpus recipe reads its own per-document stages
+            for name in PER_DOCUMENT_STAGES:
+                if getattr(v, name).enabled:
+                    raise PydanticCustomError(
+                        "per_document_stage", "{name} runs per document, in the included recipes' crawl tasks: "
+                        "enable it there (or with --set {name}.enabled=true, which reaches them)", {"name": name})
+        return v
 
     def parts(self, path: Path) -> list[tuple["Recipe", Path]]:
         """(subset recipe, its file) for each subset this recipe builds."""
