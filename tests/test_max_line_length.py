@@ -36,12 +36,18 @@ def test_stage_from_the_recipe_on_the_sample(tmp_path: Path, lid_model: Path):
                   "--set", "max_line_length.enabled=true")
     assert "-> quality -> max line length -> _work/commoncrawl/" in dry.stdout
     run_cli("build", "open-web-math", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}",
-            "--set", "max_line_length.enabled=true", "--set", "max_line_length.max_chars=400")
+            "--set", "max_line_length.enabled=true", "--set", "max_line_length.max_chars=400",
+            "--set", "card.enabled=true")
     metas = [json.loads(r["meta"]) for r in all_rows(out, "open-web-math")]
     assert metas and all(m["max_line_length"] <= 400 for m in metas)
     funnel = json.loads((out / "manifest.json").read_text())["funnel"]
     row = next(r for r in funnel if r["step"].endswith("max line length"))
-    assert row["dropped"] == {"line_too_long": 2} and (row["in"], row["out"]) == (6, 4)  # two sample pages have a line over 400
+    # two of the six sample pages that reach it have a line over 400 characters
+    assert row["dropped"] == {"line_too_long": 2} and (row["in"], row["out"]) == (6, 4)
+    card = (out / "README.md").read_text().splitlines()  # the chain names it after quality, with its purpose
+    after_quality = card[next(i for i, line in enumerate(card) if "**quality**" in line) + 1]
+    assert "**max_line_length**: pages with a line longer than `max_chars` dropped" in after_quality
+    assert "`max_chars=400`" in after_quality
     bad = run_cli("build", "open-web-math", "--out", str(out), "--dry-run", "--set", "max_line_length.max_chars=0",
                   check=False)
     assert bad.returncode == 2 and "stages.max_line_length.max_chars" in bad.stderr and "Traceback" not in bad.stderr
