@@ -13,9 +13,10 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, create_model,
-                      field_validator, model_validator)
+                      field_validator, model_serializer, model_validator)
 from pydantic_core import PydanticCustomError
 
+from proofpile.custom_steps import CustomStep
 from proofpile.stage_registry import declared, names
 from proofpile.stages import LID_176_URL  # noqa: F401 (the langid stage's default, known here since 0.1)
 
@@ -100,11 +101,25 @@ class Sources(_Model):
 
 class _StagesBase(_Model):
     """Every stage is off unless the recipe enables it. The fields, one per stage in run order, are made from
-    the stage declarations (proofpile.stage_registry, proofpile.stages): a stage is declared in one place."""
+    the stage declarations (proofpile.stage_registry, proofpile.stages): a stage is declared in one place.
+    `custom` lists the recipe's own datatrove steps (proofpile.custom_steps)."""
+
+    @model_serializer(mode="wrap")
+    def _omit_new_defaults(self, handler):
+        # a recipe that does not use what was added later (its own steps, a stage declared with omit_default)
+        # dumps as before: the same manifest, the same build identity, so existing builds still resume
+        data = handler(self)
+        if not data.get("custom"):
+            data.pop("custom", None)
+        for spec in declared():
+            if spec.omit_default and getattr(self, spec.name) == spec.config():
+                data.pop(spec.name, None)
+        return data
 
 
 Stages = create_model("Stages", __base__=_StagesBase,
-                      **{s.name: (s.config, Field(default_factory=s.config)) for s in declared()})
+                      **{s.name: (s.config, Field(default_factory=s.config)) for s in declared()},
+                      custom=(list[CustomStep], Field(default_factory=list, description="the recipe's own steps")))
 
 
 class Split(_Model):
@@ -197,6 +212,11 @@ class Recipe(_Model):
                     raise PydanticCustomError(
                         "per_document_stage", "{name} runs per document, in the included recipes' crawl tasks: "
                         "enable it there (or with --set {name}.enabled=true, which reaches them)", {"name": name})
+            for step in v.custom:
+                if step.enabled and step.where == "per_document":
+                    raise PydanticCustomError(
+                        "per_document_stage", "custom: {step} runs per document, in the included recipes' crawl "
+                        "tasks: list it in the included recipe", {"step": step.step})
         return v
 
     def parts(self, path: Path) -> list[tuple["Recipe", Path]]:

@@ -27,6 +27,9 @@ from pydantic import BaseModel, ConfigDict
 Where = Literal["per_document", "finalize", "after"]
 WHERE: tuple[str, ...] = ("per_document", "finalize", "after")
 
+#: `stages.custom` holds a recipe's own steps (proofpile.custom_steps), so no stage may take that name
+RESERVED = ("custom",)
+
 #: modules whose import declares stages; every module of these packages is imported too
 DECLARING_MODULES = ("proofpile.stages",)
 DECLARING_PACKAGES = ("proofpile.filters",)
@@ -53,6 +56,9 @@ class StageSpec:
     func: Callable[..., Any]
     #: False only for the card stage: the card does not list itself in its own processing chain
     in_card: bool = True
+    #: left out of the resolved recipe (manifest, build identity) while at its defaults: set for stages added
+    #: after a release, so that adding one neither changes existing manifests nor stops old builds resuming
+    omit_default: bool = False
 
 
 _DECLARED: dict[str, StageSpec] = {}
@@ -64,11 +70,13 @@ class StageDeclarationError(RuntimeError):
 
 
 def declare_stage(name: str, *, config: type[StageConfig], where: str, order: int, purpose: str,
-                  in_card: bool = True):
+                  in_card: bool = True, omit_default: bool = False):
     """Decorator registering a stage on its builder `(config, plan) -> step | [steps] | None` (for an `after`
     stage: on its runner `(config, plan, manifest, workers, progress)`)."""
 
     def register(func: Callable[..., Any]):
+        if name in RESERVED:
+            raise StageDeclarationError(f"stage {name}: the name is reserved for the recipe's own steps")
         if where not in WHERE:
             raise StageDeclarationError(f"stage {name}: where={where!r}, expected one of {', '.join(WHERE)}")
         if not (isinstance(config, type) and issubclass(config, StageConfig)):
@@ -80,7 +88,7 @@ def declare_stage(name: str, *, config: type[StageConfig], where: str, order: in
                 raise StageDeclarationError(f"stage {name}: declared twice")
             if other.order == order:
                 raise StageDeclarationError(f"stage {name}: order {order} is already {other.name}'s")
-        _DECLARED[name] = StageSpec(name, config, where, order, purpose.strip(), func, in_card)
+        _DECLARED[name] = StageSpec(name, config, where, order, purpose.strip(), func, in_card, omit_default)
         return func
 
     return register

@@ -246,13 +246,15 @@ def _card(cfg, plan, manifest: dict, workers: int, progress: bool) -> None:
 
 
 def _build(where: str, plan) -> list:
+    from proofpile.custom_steps import build_custom
+
     steps: list = []
     for spec in declared():
         cfg = getattr(plan.recipe.stages, spec.name)
         if spec.where == where and cfg.enabled:
             made = spec.func(cfg, plan)
             steps.extend(made if isinstance(made, list) else [] if made is None else [made])
-    return steps
+    return steps + build_custom(plan.recipe.stages.custom, where, plan)  # the recipe's own steps come last
 
 
 def task_steps(plan, source: str) -> list:

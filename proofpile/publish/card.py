@@ -390,16 +390,22 @@ def _params(cfg: dict) -> str:
 
 def _stage_list(stages: dict, names: list[str]) -> str:
     lines, purpose = [], stage_purpose()
-    for name in (n for n in names if (stages.get(n) or {}).get("enabled")):
-        lines.append(f"{len(lines) + 1}. **{name}**: {purpose.get(name, name)}. {_params(stages[name])}".rstrip())
+    for name in names:
+        if name.startswith("custom:"):  # the recipe's own steps (proofpile.custom_steps) where they run
+            for step in stages.get("custom") or []:
+                if step.get("enabled", True) and step.get("where") == name.removeprefix("custom:"):
+                    lines.append(f"{len(lines) + 1}. **{step['step']}**: the recipe's own step. "
+                                 f"{_params(step.get('args') or {})}".rstrip())
+        elif (stages.get(name) or {}).get("enabled"):
+            lines.append(f"{len(lines) + 1}. **{name}**: {purpose.get(name, name)}. {_params(stages[name])}".rstrip())
     return "\n".join(lines) or "(no filter stages: the source's reader and cleaner only)"
 
 
 def _chain_section(manifest: dict) -> str:
     from proofpile.stage_registry import declared
 
-    per_document = [s.name for s in declared() if s.where == "per_document" and s.in_card]
-    corpus = [*(s.name for s in declared() if s.where == "finalize" and s.in_card), "split",
+    per_document = [*(s.name for s in declared() if s.where == "per_document" and s.in_card), "custom:per_document"]
+    corpus = [*(s.name for s in declared() if s.where == "finalize" and s.in_card), "custom:finalize", "split",
               *(s.name for s in declared() if s.where == "after" and s.in_card)]
     resolved = manifest.get("recipe", {}).get("resolved", {})
     top = dict(resolved.get("stages") or {})
