@@ -13,7 +13,8 @@ from proofpile.stage_registry import StageConfig, StageDeclarationError, declare
 
 def test_every_declared_stage_is_in_stages_the_routing_and_the_card():
     specs = declared()
-    assert list(Stages.model_fields) == [s.name for s in specs]  # run order is field order
+    # run order is field order; `custom` (the recipe's own steps) is the one field no declaration makes
+    assert list(Stages.model_fields) == [*(s.name for s in specs), "custom"]
     assert [s.order for s in specs] == sorted({s.order for s in specs})
     assert PER_DOCUMENT_STAGES == tuple(s.name for s in specs if s.where == "per_document")
     purpose = stage_purpose()
@@ -38,6 +39,8 @@ def test_a_half_declared_stage_is_refused_at_declaration():
         declare_stage("mine", config=Cfg, where="crawl", order=9999, purpose="p")(lambda c, p: None)
     with pytest.raises(StageDeclarationError, match="purpose"):
         declare_stage("mine", config=Cfg, where="finalize", order=9999, purpose=" ")(lambda c, p: None)
+    with pytest.raises(StageDeclarationError, match="reserved"):
+        declare_stage("custom", config=Cfg, where="finalize", order=9999, purpose="p")(lambda c, p: None)
     with pytest.raises(StageDeclarationError, match="StageConfig"):
         declare_stage("mine", config=dict, where="finalize", order=9999, purpose="p")(lambda c, p: None)
     assert "mine" not in Stages.model_fields and all(s.name != "mine" for s in declared())
@@ -70,3 +73,15 @@ def test_an_unknown_stage_key_names_the_key():
     with pytest.raises(RecipeError, match=r"stages\.max_line_lenght: unknown key$"):
         load_recipe("open-web-math", ["stages.max_line_lenght.enabled=true"])
 
+
+
+def test_a_stage_added_later_leaves_existing_recipes_dumps_alone():
+    """Adding a stage must not change the manifest of a recipe that does not use it, nor its build identity
+    (an old build would no longer resume): at its defaults, a stage declared with omit_default is not dumped."""
+    from proofpile.recipes import dump
+
+    assert "max_line_length" not in dump(load_recipe("open-web-math")[0])["stages"]
+    assert "custom" not in dump(load_recipe("open-web-math")[0])["stages"]
+    changed = dump(load_recipe("open-web-math", ["max_line_length.max_chars=999"])[0])["stages"]
+    assert changed["max_line_length"] == {"enabled": False, "max_chars": 999}
+    assert "notebook" in dump(load_recipe("open-web-math")[0])["stages"]  # stages of the first release stay

@@ -40,7 +40,7 @@ class MaxLineLengthStage(StageConfig):
     max_chars: int = Field(20_000, gt=0, description="pages with a longer line are dropped")
 
 
-@declare_stage("max_line_length", config=MaxLineLengthStage, where="per_document", order=75,
+@declare_stage("max_line_length", config=MaxLineLengthStage, where="per_document", order=75, omit_default=True,
                purpose="pages with a line longer than `max_chars` dropped (link farms, minified scripts)")
 def _stage(cfg, plan):
     return MaxLineLengthFilter(max_chars=cfg.max_chars)
