@@ -35,7 +35,8 @@ from proofpile.shard_io import RankWriter, ShardReader, ShardWriter, rank_files
 from proofpile.shards import clear_subsets
 from proofpile.source_plans import PLANNERS, SourcePlan
 from proofpile.split import SplitTagger
-from proofpile.stages import final_steps, task_steps
+from proofpile.stage_registry import names
+from proofpile.stages import final_steps, run_after, task_steps
 
 WORK = "_work"
 
@@ -58,7 +59,7 @@ class BuildPlan:
     def identity(self) -> dict:
         """What must match for a re-run into the same directory to be a resume rather than a new build."""
         recipe = dump(self.recipe)
-        for after in ("pack", "card"):  # they read the finished shards; changing them redoes only themselves
+        for after in names("after"):  # they read the finished shards; changing them redoes only themselves
             recipe["stages"].pop(after, None)
         recipe.pop("executor", None)  # where and how tasks run never changes what they write
         # credentials are not what a build reads, and `build.json` must not hold them (see proofpile.redact)
@@ -276,15 +277,7 @@ def _run_build(plan: BuildPlan, workers: int, progress: bool) -> dict:
 
     manifest = build_manifest(plan)
     mf.write_manifest(plan.out / "manifest.json", manifest)
-    if r.stages.pack.enabled:
-        from proofpile.pack.stage import run_pack_stage
-
-        manifest["pack"] = run_pack_stage(plan, workers=workers, progress=progress)
-        mf.write_manifest(plan.out / "manifest.json", manifest)
-    if r.stages.card.enabled:  # last: it describes the shards, the funnel and the token counts
-        from proofpile.publish.card import write_card
-
-        write_card(plan.out)
+    run_after(plan, manifest, workers, progress)  # pack, card: in their declared order
     return manifest
 
 

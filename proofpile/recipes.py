@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, create_model,
+                      field_validator, model_serializer, model_validator)
+from pydantic_core import PydanticCustomError
+
+from proofpile.custom_steps import CustomStep
+from proofpile.stage_registry import declared, names
+from proofpile.stages import LID_176_URL  # noqa: F401 (the langid stage's default, known here since 0.1)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECIPE_DIRS = (Path("recipes"), REPO_ROOT / "recipes")
-
-#: where the default fastText language-ID model is fetched from when the recipe names no local file
-LID_176_URL = "https://dl.fbaipublicfiles.com/fasttext/supervised-models/lid.176.bin"
-
 
 class RecipeError(ValueError):
     """One line: `<file>: <key>: <what is wrong>`."""
@@ -97,123 +99,27 @@ class Sources(_Model):
     commoncrawl: CommonCrawlSource | None = None
 
 
-class NotebookStage(_Model):
-    enabled: bool = False
+class _StagesBase(_Model):
+    """Every stage is off unless the recipe enables it. The fields, one per stage in run order, are made from
+    the stage declarations (proofpile.stage_registry, proofpile.stages): a stage is declared in one place.
+    `custom` lists the recipe's own datatrove steps (proofpile.custom_steps)."""
+
+    @model_serializer(mode="wrap")
+    def _omit_new_defaults(self, handler):
+        # a recipe that does not use what was added later (its own steps, a stage declared with omit_default)
+        # dumps as before: the same manifest, the same build identity, so existing builds still resume
+        data = handler(self)
+        if not data.get("custom"):
+            data.pop("custom", None)
+        for spec in declared():
+            if spec.omit_default and getattr(self, spec.name) == spec.config():
+                data.pop(spec.name, None)
+        return data
 
 
-class CodeRulesStage(_Model):
-    enabled: bool = False
-    languages: list[str] | None = None
-
-
-class LangIdStage(_Model):
-    enabled: bool = False
-    model: str = LID_176_URL
-    languages: list[str] | None = Field(default_factory=lambda: ["tex"], description="empty/null = every document")
-    keep: list[str] = Field(default_factory=lambda: ["en"])
-    threshold: float = Field(0.5, ge=0.0, le=1.0)
-
-
-class PrefilterStage(_Model):
-    """OpenWebMath stage 1, on raw HTML (proofpile.filters.math_prefilter)."""
-
-    enabled: bool = False
-    min_chars: int = Field(500, ge=0, description="pages with no math signal longer than this go to the classifier")
-
-
-class ExtractStage(_Model):
-    """Math-preserving HTML extraction (proofpile.extract.html_math)."""
-
-    enabled: bool = False
-    min_chars: int = Field(0, ge=0)
-    timeout: float = Field(30.0, gt=0, description="seconds per page before it is dropped")
-
-
-class MathClassifierStage(_Model):
-    enabled: bool = False
-    model: str | None = Field(None, description="fastText MathScore model; none = the one shipped in the package")
-    threshold_math: float = Field(0.17, ge=0.0, le=1.0, description="when the extractor found math")
-    threshold_nomath: float = Field(0.8, ge=0.0, le=1.0, description="when it found none")
-
-
-class QualityStage(_Model):
-    enabled: bool = False
-    min_chars: int = Field(100, ge=0)
-    max_accented_ratio: float = Field(0.015, ge=0.0, le=1.0)
-    url_blocklist: list[str] = Field(default_factory=list, description="domains (with subdomains) or URL substrings")
-    url_blocklist_files: list[str] = Field(default_factory=list, description="files of such entries, # comments")
-    kenlm_model: str | None = Field(None, description="KenLM model for the perplexity cut; none = no cut")
-    max_perplexity: float = Field(15_000, gt=0)
-
-
-class ExactDedupStage(_Model):
-    enabled: bool = False
-    chunk_chars: int = Field(2048, gt=0)
-
-
-class NearDedupStage(_Model):
-    """MinHash LSH near-duplicate removal on the finalize input (proofpile.dedup.near); the default 12 bands
-    x 10 rows make a pair a candidate with probability 1-(1-s^10)^12: 50% at Jaccard 0.75."""
-
-    enabled: bool = False
-    ngram: int = Field(5, ge=1, description="words per shingle")
-    bands: int = Field(12, ge=1)
-    rows: int = Field(10, ge=1)
-    seed: int = 1
-    priority: list[str] = Field(default_factory=lambda: ["arxiv", "open-web-math", "algebraic-stack"],
-                                description="subsets in survivor order; then the lowest id survives")
-
-
-class DecontaminateStage(_Model):
-    enabled: bool = False
-    benchmarks: list[str] = Field(default_factory=lambda: ["math", "gsm8k"])
-    files: dict[str, str] = Field(default_factory=dict, description="benchmark -> local JSONL/Parquet; else the Hub")
-    ngram: int = Field(13, ge=2)
-    mask_numbers: bool = False
-    report_only: bool = False
-    max_items_per_ngram: int = Field(3, ge=1)
-    min_item_tokens: int = Field(8, ge=1)
-
-
-class PackStage(_Model):
-    """Token files after finalize (proofpile.pack); packing never changes the shards, so it is not part of
-    what makes a re-run a resume."""
-
-    enabled: bool = False
-    tokenizer: str = Field("codellama/CodeLlama-7b-hf", description="tokenizer.model/.json, a folder or a Hub id")
-    format: Literal["megatron", "npy"] = "megatron"
-    out: str = Field("packed", description="relative to the build's --out")
-    weights: dict[str, float] = Field(default_factory=dict, description="subset -> share of training tokens")
-    by_lang: bool = False
-    seq_len: int | None = Field(None, gt=0)
-    shuffle_seed: int = 0
-    bos: bool = True
-    eos: bool = True
-
-
-class CardStage(_Model):
-    """After the build (and pack): the Hub dataset card `README.md` with plots in `assets/`
-    (proofpile.publish), so a finished build can go to the Hub as it is."""
-
-    enabled: bool = False
-
-
-class Stages(_Model):
-    """Every stage is off unless the recipe enables it; they run in the order declared here
-    (see proofpile/stages.py), per-document stages first, whole-corpus stages in the finalize task."""
-
-    notebook: NotebookStage = Field(default_factory=NotebookStage)
-    code_rules: CodeRulesStage = Field(default_factory=CodeRulesStage)
-    prefilter: PrefilterStage = Field(default_factory=PrefilterStage)
-    extract: ExtractStage = Field(default_factory=ExtractStage)
-    langid: LangIdStage = Field(default_factory=LangIdStage)
-    math_classifier: MathClassifierStage = Field(default_factory=MathClassifierStage)
-    quality: QualityStage = Field(default_factory=QualityStage)
-    near_dedup: NearDedupStage = Field(default_factory=NearDedupStage)
-    exact_dedup: ExactDedupStage = Field(default_factory=ExactDedupStage)
-    decontaminate: DecontaminateStage = Field(default_factory=DecontaminateStage)
-    pack: PackStage = Field(default_factory=PackStage)
-    card: CardStage = Field(default_factory=CardStage)
+Stages = create_model("Stages", __base__=_StagesBase,
+                      **{s.name: (s.config, Field(default_factory=s.config)) for s in declared()},
+                      custom=(list[CustomStep], Field(default_factory=list, description="the recipe's own steps")))
 
 
 class Split(_Model):
@@ -248,7 +154,7 @@ class Include(_Model):
 
 #: stages that run per document inside crawl tasks: a `--set` on a whole-corpus recipe goes to the included
 #: recipes for these (and for sources); everything else configures the whole corpus
-PER_DOCUMENT_STAGES = ("notebook", "code_rules", "prefilter", "extract", "langid", "math_classifier", "quality")
+PER_DOCUMENT_STAGES = tuple(names("per_document"))
 
 
 class Executor(_Model):
@@ -296,6 +202,22 @@ class Recipe(_Model):
         if not self.include and not self.subset:
             raise ValueError("subset: required (or include: other recipes)")
         return self
+
+    @field_validator("stages")
+    @classmethod
+    def _per_document_in_parts(cls, v, info: ValidationInfo):
+        if info.data.get("include"):  # no crawl task of a whole-corpus recipe reads its own per-document stages
+            for name in PER_DOCUMENT_STAGES:
+                if getattr(v, name).enabled:
+                    raise PydanticCustomError(
+                        "per_document_stage", "{name} runs per document, in the included recipes' crawl tasks: "
+                        "enable it there (or with --set {name}.enabled=true, which reaches them)", {"name": name})
+            for step in v.custom:
+                if step.enabled and step.where == "per_document":
+                    raise PydanticCustomError(
+                        "per_document_stage", "custom: {step} runs per document, in the included recipes' crawl "
+                        "tasks: list it in the included recipe", {"step": step.step})
+        return v
 
     def parts(self, path: Path) -> list[tuple["Recipe", Path]]:
         """(subset recipe, its file) for each subset this recipe builds."""

@@ -94,22 +94,16 @@ BIBTEX = {
 }""",
 }
 
-#: why each recipe stage is there, one line for the processing chain
-STAGE_PURPOSE = {
-    "notebook": "Jupyter notebooks converted to Markdown",
-    "code_rules": "per-language rules of the original AlgebraicStack build (math imports, theorem keywords, "
-                  "vendored or generated files)",
-    "prefilter": "raw-HTML math prefilter (MathJax/KaTeX/MathML markers, LaTeX commands)",
-    "extract": "math-preserving HTML text extraction (inline `$...$`, display `$$...$$`)",
-    "langid": "fastText language identification",
-    "math_classifier": "MathScore fastText classifier",
-    "quality": "quality rules (length, accented-letter ratio, URL blocklist, optional KenLM perplexity)",
-    "near_dedup": "MinHash LSH near-duplicate removal across the whole corpus",
-    "exact_dedup": "chunk-exact dedup: a document sharing any chunk with an earlier one is dropped",
-    "decontaminate": "benchmark decontamination by n-gram overlap with test items",
-    "pack": "tokenization into Megatron/GPT-NeoX token files (not part of this upload unless published)",
-    "split": "train/validation/test assigned by a seeded hash of the document id",
-}
+#: the split is an output setting rather than a stage, but the chain shows it where it runs
+SPLIT_PURPOSE = "train/validation/test assigned by a seeded hash of the document id"
+
+
+def stage_purpose() -> dict[str, str]:
+    """Why each stage is there, one line for the processing chain (from the stage declarations)."""
+    from proofpile.stage_registry import declared
+
+    return {**{s.name: s.purpose for s in declared() if s.in_card}, "split": SPLIT_PURPOSE}
+
 
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                    (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"),
@@ -403,17 +397,25 @@ def _params(cfg: dict) -> str:
 
 
 def _stage_list(stages: dict, names: list[str]) -> str:
-    lines = []
-    for name in (n for n in names if (stages.get(n) or {}).get("enabled")):
-        lines.append(f"{len(lines) + 1}. **{name}**: {STAGE_PURPOSE.get(name, name)}. {_params(stages[name])}".rstrip())
+    lines, purpose = [], stage_purpose()
+    for name in names:
+        if name.startswith("custom:"):  # the recipe's own steps (proofpile.custom_steps) where they run
+            for step in stages.get("custom") or []:
+                if step.get("enabled", True) and step.get("where") == name.removeprefix("custom:"):
+                    lines.append(f"{len(lines) + 1}. **{step['step']}**: the recipe's own step. "
+                                 f"{_params(step.get('args') or {})}".rstrip())
+        elif (stages.get(name) or {}).get("enabled"):
+            lines.append(f"{len(lines) + 1}. **{name}**: {purpose.get(name, name)}. {_params(stages[name])}".rstrip())
     return "\n".join(lines) or "(no filter stages: the source's reader and cleaner only)"
 
 
 def _chain_section(manifest: dict) -> str:
-    from proofpile.stages import FINAL_STAGES, TASK_STAGES
+    from proofpile.stage_registry import declared
 
+    per_document = [*(s.name for s in declared() if s.where == "per_document" and s.in_card), "custom:per_document"]
+    corpus = [*(s.name for s in declared() if s.where == "finalize" and s.in_card), "custom:finalize", "split",
+              *(s.name for s in declared() if s.where == "after" and s.in_card)]
     resolved = manifest.get("recipe", {}).get("resolved", {})
-    corpus = ["near_dedup", *FINAL_STAGES, "split", "pack"]
     top = dict(resolved.get("stages") or {})
     if (resolved.get("output") or {}).get("split"):
         top["split"] = {"enabled": True, **resolved["output"]["split"]}
@@ -422,11 +424,11 @@ def _chain_section(manifest: dict) -> str:
     if resolved.get("include"):
         for part in _parts(resolved):
             out.append(f"Per document, recipe `{part.get('name')}` ({part.get('description', '')}):\n\n"
-                       + _stage_list(part.get("stages") or {}, list(TASK_STAGES)))
+                       + _stage_list(part.get("stages") or {}, per_document))
         out.append(f"Whole corpus, recipe `{resolved.get('name')}`:\n\n" + _stage_list(top, corpus))
     else:
         out.append(f"Recipe `{resolved.get('name')}` ({resolved.get('description', '')}):\n\n"
-                   + _stage_list(top, [*TASK_STAGES, *corpus]))
+                   + _stage_list(top, [*per_document, *corpus]))
     return "\n\n".join(out)
 
 

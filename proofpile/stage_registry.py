@@ -1,0 +1,122 @@
+"""One declaration per recipe stage; everything else about stages is derived from it.
+
+A stage used to be spread over four files (its config model and run position in `recipes.Stages`, the
+per-document routing list, a builder registry, the card's purpose text), and forgetting one of them gave no
+error: the stage loaded and never ran. Here a stage is one `@declare_stage(...)` on its builder, next to its
+config model, and `recipes.Stages`, the per-document routing of `--set` in whole-corpus recipes, the crawl and
+finalize step lists (`proofpile.stages`), the post-build runs and the dataset card's chain are read from the
+declarations, so a half-declared stage cannot exist.
+
+Declarations are found by importing `proofpile.stages` (the built-in stages) and every module of the
+`proofpile.filters` package: a new filter is one module there, with its `BaseFilter`, its config model and
+its declaration.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+#: where a stage runs: `per_document` in every crawl task, `finalize` in the single ordered finalize task
+#: (before the split), `after` once the shards are written (it reads them; it never changes them)
+Where = Literal["per_document", "finalize", "after"]
+WHERE: tuple[str, ...] = ("per_document", "finalize", "after")
+
+#: `stages.custom` holds a recipe's own steps (proofpile.custom_steps), so no stage may take that name
+RESERVED = ("custom",)
+
+#: modules whose import declares stages; every module of these packages is imported too
+DECLARING_MODULES = ("proofpile.stages",)
+DECLARING_PACKAGES = ("proofpile.filters",)
+
+
+class StageConfig(BaseModel):
+    """Base of every stage's config: off unless the recipe enables it, unknown keys refused (so a typo such as
+    `--set langid.treshold=...` is an error naming the key, not a silently ignored setting)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    name: str
+    config: type[StageConfig]
+    where: str
+    order: int
+    purpose: str
+    #: per_document/finalize: (config, plan) -> a datatrove step, a list of them, or None (a stage the build
+    #: runs itself); after: (config, plan, manifest, workers, progress) -> None, once the shards exist
+    func: Callable[..., Any]
+    #: False only for the card stage: the card does not list itself in its own processing chain
+    in_card: bool = True
+    #: left out of the resolved recipe (manifest, build identity) while at its defaults: set for stages added
+    #: after a release, so that adding one neither changes existing manifests nor stops old builds resuming
+    omit_default: bool = False
+
+
+_DECLARED: dict[str, StageSpec] = {}
+_LOADED = False
+
+
+class StageDeclarationError(RuntimeError):
+    """A programming error in a stage declaration (raised at import, so tests and every CLI call see it)."""
+
+
+def declare_stage(name: str, *, config: type[StageConfig], where: str, order: int, purpose: str,
+                  in_card: bool = True, omit_default: bool = False):
+    """Decorator registering a stage on its builder `(config, plan) -> step | [steps] | None` (for an `after`
+    stage: on its runner `(config, plan, manifest, workers, progress)`)."""
+
+    def register(func: Callable[..., Any]):
+        if name in RESERVED:
+            raise StageDeclarationError(f"stage {name}: the name is reserved for the recipe's own steps")
+        if where not in WHERE:
+            raise StageDeclarationError(f"stage {name}: where={where!r}, expected one of {', '.join(WHERE)}")
+        if not (isinstance(config, type) and issubclass(config, StageConfig)):
+            raise StageDeclarationError(f"stage {name}: config must subclass proofpile.stage_registry.StageConfig")
+        if not purpose.strip():
+            raise StageDeclarationError(f"stage {name}: a purpose line is required (the dataset card shows it)")
+        for other in _DECLARED.values():
+            if other.name == name:
+                raise StageDeclarationError(f"stage {name}: declared twice")
+            if other.order == order:
+                raise StageDeclarationError(f"stage {name}: order {order} is already {other.name}'s")
+        _DECLARED[name] = StageSpec(name, config, where, order, purpose.strip(), func, in_card, omit_default)
+        return func
+
+    return register
+
+
+def _load() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    for module in DECLARING_MODULES:
+        importlib.import_module(module)
+    for package in DECLARING_PACKAGES:
+        pkg = importlib.import_module(package)
+        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+            importlib.import_module(f"{package}.{info.name}")
+
+
+def declared() -> list[StageSpec]:
+    """Every stage, in run order (which is also the order of `recipes.Stages` and of the card's chain)."""
+    _load()
+    return sorted(_DECLARED.values(), key=lambda s: s.order)
+
+
+def stage(name: str) -> StageSpec:
+    _load()
+    return _DECLARED[name]
+
+
+def names(where: str) -> list[str]:
+    return [s.name for s in declared() if s.where == where]
