@@ -49,7 +49,7 @@ def test_language_id_filter_identifies_every_document_by_default(real_docs, lid_
     assert all(d.metadata["lang"] == "en" for d in out)
 
 
-def test_language_id_filter_warns_when_a_restriction_scores_nothing(real_docs, lid_model, caplog):
+def test_language_id_filter_warns_when_a_restriction_scores_nothing(real_docs, lid_model):
     from datatrove.utils.logging import logger
 
     from proofpile.filters.langid import LanguageIdFilter
@@ -106,6 +106,21 @@ def test_code_rules_filter_acts_on_real_code(shared_data):
     ]
     out = _run(CodeRulesFilter(), docs)
     assert [d.id for d in out] == ["py-math"]
+
+
+def test_code_rules_filter_warns_when_no_document_has_a_code_language(real_docs):
+    from datatrove.utils.logging import logger
+
+    from proofpile.filters.code_rules import CodeRulesFilter
+
+    messages = []
+    sink = logger.add(lambda m: messages.append(str(m)), level="WARNING")
+    try:
+        out = _run(CodeRulesFilter(), _copy(real_docs[:40]))
+    finally:
+        logger.remove(sink)
+    assert len(out) == 40  # web text is not code: it passes, but not silently
+    assert any("0 of 40 documents checked" in m for m in messages)
 
 
 def test_decontamination_filter_drops_pages_quoting_a_benchmark(shared_data):
