@@ -48,9 +48,11 @@ def main() -> None:
             kept += 1
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         written = sum(p.stat().st_size for p in (Path(tmp) / "out").rglob("*.parquet")) / 1e6
-    print(f"finalize (no decontamination): {read_mb:.0f} MB of text read, {kept:,} documents written "
-          f"({written:.0f} MB Parquet) in {cpu:.1f} CPU s / {wall:.1f} wall s: {read_mb / cpu:.1f} MB/s per CPU "
-          f"second, {read_mb / wall:.1f} MB/s wall")
+    print("finalize (no decontamination): read, exact dedup, split, write Parquet")
+    print(f"{'MB read':>8s} {'documents':>10s} {'MB written':>10s} {'CPU s':>7s} {'wall s':>7s} "
+          f"{'MB/s/CPU s':>10s} {'MB/s wall':>9s}")
+    print(f"{read_mb:>8.1f} {kept:>10,} {written:>10.1f} {cpu:>7.1f} {wall:>7.1f} "
+          f"{read_mb / max(cpu, 1e-9):>10.1f} {read_mb / max(wall, 1e-9):>9.1f}")
 
 
 if __name__ == "__main__":

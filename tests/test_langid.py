@@ -61,7 +61,7 @@ def test_filter_keeps_english_tex_and_leaves_other_languages_alone(lid_model):
         Document(text=FR, id="fr", metadata={"lang": "tex"}),
         Document(text=german_python, id="py", metadata={"lang": "python"}),
     ]
-    step = LanguageIdFilter(str(lid_model))
+    step = LanguageIdFilter(str(lid_model), languages=["tex"])  # the AlgebraicStack restriction
     out = list(step.run(iter(docs)))
     assert [d.id for d in out] == ["en", "py"]
     assert out[0].metadata["lid_lang"] == "en" and out[0].metadata["lid_score"] >= 0.5
@@ -102,7 +102,7 @@ def test_missing_model_is_a_one_line_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         LanguageIdentifier(missing).predict("hello")
     # construction does not look at the file (dry runs, worker-only paths); the first tex document does
-    step = LanguageIdFilter(str(missing))
+    step = LanguageIdFilter(str(missing), languages=["tex"])
     assert step.filter(Document(text="x", id="0", metadata={"lang": "python"})) is True
     with pytest.raises(FileNotFoundError, match="nope"):
         step.filter(Document(text=EN, id="1", metadata={"lang": "tex"}))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datatrove.data import Document
+from datatrove.utils.logging import logger
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 LANGUAGES: tuple[str, ...] = (
@@ -630,12 +631,25 @@ class CodeRulesFilter(BaseFilter):
         if unknown:
             raise ValueError(f"unknown language(s) {unknown}; expected some of {', '.join(LANGUAGES)}")
         self.languages = frozenset(chosen)
+        self._seen = 0
+        self._checked = 0
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        yield from super().run(data, rank, world_size)
+        # a rules filter that checked nothing did nothing: say why once rather than pass everything silently
+        if self._seen and not self._checked:
+            logger.warning(
+                f"code rules: 0 of {self._seen} documents checked; the rules apply by `lang` metadata "
+                f"(one of {', '.join(sorted(self.languages))}) and these documents have none of those"
+            )
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         meta = doc.metadata
         lang = meta.get("lang")
+        self._seen += 1
         if lang not in self.languages:
             return True
+        self._checked += 1
         verdict = _RULES[lang](doc.text, meta.get("path") or "", meta.get("repo") or "")
         meta.update(verdict.signals)
         return True if verdict.keep else (False, verdict.reason)

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from datatrove.data import Document
+from datatrove.utils.logging import logger
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 _LABEL_PREFIX = "__label__"
@@ -165,8 +166,12 @@ class LanguageIdentifier:
 
 
 class LanguageIdFilter(BaseFilter):
-    """Drop documents of the selected code languages (all documents when ``languages`` is empty) whose prose is
-    not in ``keep``; a kept document without a language (a web page) gets the detected one as ``lang``.
+    """Drop documents whose prose is not in ``keep``; a kept document without a language (a web page) gets the
+    detected one as ``lang``.
+
+    By default every document is identified. ``languages`` restricts identification to documents of those code
+    languages (AlgebraicStack passes ``[tex]``: only TeX files are prose) and lets all others through unscored;
+    that restriction used to be the default, so a library user's web pages all passed silently.
 
     The prediction is stored as ``lid_lang``/``lid_score`` whether or not the document is kept, so a recipe can
     re-threshold later without running the model again.
@@ -177,7 +182,7 @@ class LanguageIdFilter(BaseFilter):
     def __init__(
         self,
         model: str,
-        languages: list[str] | None = ["tex"],  # noqa: B006 - the contract's signature; never mutated
+        languages: list[str] | None = None,
         keep: list[str] = ["en"],  # noqa: B006
         threshold: float = 0.5,
         exclusion_writer=None,
@@ -191,11 +196,24 @@ class LanguageIdFilter(BaseFilter):
         self.keep = frozenset(keep)
         self.threshold = threshold
         self.identifier = LanguageIdentifier(model)
+        self._seen = 0
+        self._scored = 0
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        yield from super().run(data, rank, world_size)
+        # Dolma's "end every stage with a check": a language filter that scored nothing did nothing
+        if self._seen and not self._scored:
+            logger.warning(
+                f"language id: 0 of {self._seen} documents scored; is `languages` "
+                f"({sorted(self.languages)}) restricting to a code language these documents do not have?"
+            )
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         doc_lang = doc.metadata.get("lang")
+        self._seen += 1
         if self.languages and doc_lang not in self.languages:
             return True
+        self._scored += 1
         lang, score = self.identifier.predict(prose_for_lid(doc.text, doc_lang))
         doc.metadata["lid_lang"] = lang
         doc.metadata["lid_score"] = score
