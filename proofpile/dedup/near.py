@@ -289,19 +289,19 @@ def run_lsh(
     against: Path | None = None, progress: bool = False,
 ) -> Path:
     """Stages 1-3: returns the file of removed nodes (uint64). `against` is an earlier run's `index/`."""
-    from proofpile.build import _execute
+    from proofpile.executors import run_stage
     from proofpile.shard_io import ShardReader
 
     files = [str(f) for f in files]
     p = config.params
     logs = work / "logs"
     against_s = str(against) if against else None
-    _execute([ShardReader(files), MinhashSignatures(str(work / "sigs"), p)], len(files), workers,
-             logs / "signatures", "near-dedup: signatures", progress)
-    _execute([LshBuckets(str(work), len(files), config.window_records, against_s)], p.bands, workers,
-             logs / "buckets", "near-dedup: buckets", progress)
-    _execute([LshClusters(str(work), files, p.bands, config.priority, str(duplicates))], 1, 1,
-             logs / "clusters", "near-dedup: clusters", progress)
+    run_stage([ShardReader(files), MinhashSignatures(str(work / "sigs"), p)], len(files), workers,
+              logs / "signatures", "near-dedup: signatures", progress)
+    run_stage([LshBuckets(str(work), len(files), config.window_records, against_s)], p.bands, workers,
+              logs / "buckets", "near-dedup: buckets", progress)
+    run_stage([LshClusters(str(work), files, p.bands, config.priority, str(duplicates))], 1, 1,
+              logs / "clusters", "near-dedup: clusters", progress)
     return work / "removed.bin"
 
 
@@ -324,7 +324,7 @@ def near_dedup(
     """Deduplicate the shards under `inputs` into `out` (same layout); returns the manifest it wrote."""
     from proofpile import manifest as mf
     from proofpile import outdir
-    from proofpile.build import _execute
+    from proofpile.executors import run_stage
     from proofpile.logs import quiet_datatrove
     from proofpile.shard_io import ShardWriter
     from proofpile.shards import clear_subsets
@@ -354,12 +354,12 @@ def near_dedup(
     if not (write_logs / "completions" / "00000").is_file():
         clear_subsets(out, subsets)
     writer = ShardWriter(str(out), lang_subsets=_subsets_split_by_lang(files))
-    _execute([NearDupShardReader([str(f) for f in files], str(removed)), writer], 1, 1,
-             write_logs, "near-dedup: write", progress)
+    run_stage([NearDupShardReader([str(f) for f in files], str(removed)), writer], 1, 1,
+              write_logs, "near-dedup: write", progress)
     index_out = out / INDEX
-    _execute([LshIndex(str(work), len(files), str(index_out), config.window_records,
-                       str(index_in) if index_in else None)],
-             config.params.bands, workers, work / "logs" / "index", "near-dedup: index", progress)
+    run_stage([LshIndex(str(work), len(files), str(index_out), config.window_records,
+                        str(index_in) if index_in else None)],
+              config.params.bands, workers, work / "logs" / "index", "near-dedup: index", progress)
     (index_out / "index.json").write_text(json.dumps({"params": config.params.identity()}, indent=1) + "\n")
 
     manifest = _manifest(files, out, config, index_in, subsets)

@@ -10,7 +10,7 @@ from proofpile.recipes import RecipeError
 
 def run_pack_stage(plan, workers: int = 1, progress: bool = False) -> dict:
     """Runs after finalize; returns the summary the build manifest keeps (tokens.json has the rest)."""
-    from proofpile.pack.packer import PackError
+    from proofpile.pack.errors import PackError
     from proofpile.pack.tokenizer import TokenizerError, TokenizerParityError
     from proofpile.recipes import resolve_relative
 
