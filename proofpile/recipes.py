@@ -17,13 +17,14 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic_core import PydanticCustomError
 
 from proofpile.custom_steps import CustomStep
+from proofpile.errors import ProofpileError
 from proofpile.stage_registry import declared, names
 from proofpile.stages import LID_176_URL  # noqa: F401 (the langid stage's default, known here since 0.1)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECIPE_DIRS = (Path("recipes"), REPO_ROOT / "recipes")
 
-class RecipeError(ValueError):
+class RecipeError(ProofpileError, ValueError):
     """One line: `<file>: <key>: <what is wrong>`."""
 
 

@@ -31,9 +31,11 @@ from datatrove.pipeline.base import PipelineStep
 
 from proofpile.dedup import lsh
 from proofpile.dedup.minhash import MinHashParams, MinhashSignatures, s_curve
+from proofpile.errors import ProofpileError
 from proofpile.shards import from_row, parse_shard_name
+from proofpile.stages import NearDedupStage
 
-DEFAULT_PRIORITY = ("arxiv", "open-web-math", "algebraic-stack")
+DEFAULT_PRIORITY = tuple(NearDedupStage().priority)
 WORK = "_work"
 INDEX = "index"
 
@@ -51,7 +53,7 @@ DUPLICATES_SCHEMA = pa.schema(
 )
 
 
-class DedupError(ValueError):
+class DedupError(ProofpileError, ValueError):
     """One line naming the input or key that is wrong."""
 
 
@@ -61,6 +63,12 @@ class NearDedupConfig:
     priority: tuple[str, ...] = DEFAULT_PRIORITY
     #: records per band loaded at once when merging runs (16 bytes each)
     window_records: int = 1 << 22
+
+    @classmethod
+    def from_stage(cls, stage: NearDedupStage) -> NearDedupConfig:
+        """From the recipe's typed `near_dedup` section, which `proofpile dedup`'s options fill too."""
+        return cls(MinHashParams(ngram=stage.ngram, bands=stage.bands, rows=stage.rows, seed=stage.seed),
+                   priority=tuple(stage.priority))
 
     def rank(self, subset: str) -> int:
         return self.priority.index(subset) if subset in self.priority else len(self.priority)
@@ -430,9 +438,7 @@ def _manifest(files: list[Path], out: Path, config: NearDedupConfig, index_in: P
 def build_stage_reader(plan, task_files: list[str], workers: int, progress: bool) -> NearDupShardReader:
     """The recipe's `near_dedup` stage: cluster the finalize input (`_work/near_dedup/`, with
     `duplicates.parquet` beside the manifest) and return the reader that skips the removed documents."""
-    nd = plan.recipe.stages.near_dedup
-    config = NearDedupConfig(MinHashParams(ngram=nd.ngram, bands=nd.bands, rows=nd.rows, seed=nd.seed),
-                             priority=tuple(nd.priority))
+    config = NearDedupConfig.from_stage(plan.recipe.stages.near_dedup)
     removed = run_lsh([Path(f) for f in task_files], plan.work / "near_dedup", config,
                       plan.out / "duplicates.parquet", workers, progress=progress)
     return NearDupShardReader(task_files, str(removed))
