@@ -86,11 +86,11 @@ def build(
     from proofpile.manifest import empty_output_hint, render_funnel
     from proofpile.outdir import owned
     from proofpile.proctree import stop_tree_on_signals
-    from proofpile.recipes import load_recipe
+    from proofpile.recipes import load_recipe, with_crawl
 
     # --executor changes how the build runs, never what it builds
     rec, path = load_recipe(recipe, [*(set_ or []), *([f"executor.kind={executor}"] if executor else [])])
-    web = _web_overrides(rec, path, crawl, max_files)
+    rec, web = with_crawl(rec, path, crawl, max_files)
     if dry_run and rec.executor.kind != "slurm":  # slurm's dry run writes its job scripts
         text, errors = describe_only(rec, path, out, sample=sample)
         for err in errors:
@@ -123,28 +123,6 @@ def build(
         typer.echo(f"warning: {hint}", err=True)
     typer.echo(f"\n{outs['documents']:,} documents in {len(outs['shards'])} shards under {plan.out / 'data'}")
     typer.echo(f"manifest: {plan.out / 'manifest.json'}")
-
-
-def _web_overrides(rec, path: Path, crawl: Optional[str], max_files: Optional[int]) -> list[str]:
-    """Apply `--crawl`/`--max-files`, shorthands for the commoncrawl source's fields (`--crawl` replaces any
-    other WARC list), to the loaded recipe in place; returns them as `--set` items for a Slurm job's command."""
-    from pydantic import ValidationError
-
-    from proofpile.recipes import RecipeError
-
-    web = {"crawl": crawl, "paths_file": None, "files": []} if crawl else {}
-    web |= {"max_files": max_files} if max_files is not None else {}
-    if not web:
-        return []
-    cc = rec.sources.commoncrawl
-    if cc is None:
-        raise RecipeError(f"{path}: --crawl/--max-files: this recipe has no commoncrawl source")
-    try:
-        rec.sources.commoncrawl = type(cc).model_validate({**cc.model_dump(), **web})
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise RecipeError(f"{path}: sources.commoncrawl.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
-    return [f"commoncrawl.{k}={'null' if v is None else v}" for k, v in web.items()]
 
 
 @app.command()

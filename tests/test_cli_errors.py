@@ -139,3 +139,21 @@ def test_standalone_defaults_are_the_recipe_stage_defaults():
     assert plan.exit_code == 0 and f"{stage.bands} bands x {stage.rows} rows" in plan.stdout
     assert _run("plan", "dedup", "--docs", "1000", "--avg-bytes", "100", "--bands", str(stage.bands),
                 "--rows", str(stage.rows), "--ngram", str(stage.ngram)).stdout == plan.stdout
+
+
+def test_crawl_shorthands_equal_the_set_items_they_stand_for():
+    """`build` loads its recipe once and applies `--crawl`/`--max-files` to it; the result (hence the build
+    identity) is the recipe loaded with the equivalent `--set` items, which a Slurm job's command repeats."""
+    from proofpile.recipes import RecipeError, dump, load_recipe, with_crawl
+
+    rec, path = load_recipe("open-web-math", ["executor.kind=local"])
+    applied, items = with_crawl(rec, path, "CC-MAIN-2023-06", 3)
+    assert items == ["commoncrawl.crawl=CC-MAIN-2023-06", "commoncrawl.paths_file=null", "commoncrawl.files=[]",
+                     "commoncrawl.max_files=3"]
+    assert dump(applied) == dump(load_recipe("open-web-math", ["executor.kind=local", *items])[0])
+    assert dump(rec) == dump(load_recipe("open-web-math", ["executor.kind=local"])[0])  # the loaded one untouched
+    assert with_crawl(rec, path, None, None) == (rec, [])
+    with pytest.raises(RecipeError, match="sources.commoncrawl.crawl: String should match"):
+        with_crawl(rec, path, "2023-06", None)
+    with pytest.raises(RecipeError, match="no commoncrawl source"):
+        with_crawl(*load_recipe("algebraic-stack"), "CC-MAIN-2023-06", None)
