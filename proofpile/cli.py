@@ -283,8 +283,8 @@ def pack_run(
     max_document_bytes: Annotated[Optional[int], typer.Option("--max-document-bytes", help="skip (and count) longer documents", show_default="64 MiB")] = None,
 ) -> None:
     """Tokenize INPUT into Megatron .bin/.idx prefixes (same as `proofpile pack INPUT ...`)."""
-    from proofpile.pack import PROOF_PILE_2_WEIGHTS, Framing, pack
-    from proofpile.pack.packer import DEFAULT_MAX_DOCUMENT_BYTES
+    from proofpile.pack import PROOF_PILE_2_WEIGHTS
+    from proofpile.pack.stage import pack_as_configured
 
     weights = dict(PROOF_PILE_2_WEIGHTS) if proof_pile_2 else {}
     for item in weight or []:
@@ -297,11 +297,9 @@ def pack_run(
             _fail(f"--weight {item}: expected SUBSET=NUMBER")
     cfg = _stage_config(PackStage, tokenizer=tokenizer, format=format, seq_len=seq_len, shuffle_seed=shuffle_seed,
                         by_lang=by_lang, weights=weights, bos=bos, eos=eos)
-    record = pack(input, cfg.tokenizer, out, format=cfg.format, workers=workers, seq_len=cfg.seq_len,
-                  shuffle_seed=cfg.shuffle_seed, framing=Framing(bos=cfg.bos, eos=cfg.eos), by_lang=cfg.by_lang,
-                  weights=cfg.weights or None, subset=subset, text_column=text_column, backend=backend,
-                  progress=progress and sys.stderr.isatty(),
-                  max_document_bytes=DEFAULT_MAX_DOCUMENT_BYTES if max_document_bytes is None else max_document_bytes)
+    extra = {} if max_document_bytes is None else {"max_document_bytes": max_document_bytes}
+    record = pack_as_configured(input, out, cfg, workers=workers, subset=subset, text_column=text_column,
+                                backend=backend, progress=progress and sys.stderr.isatty(), **extra)
     for err in record["errors"]:
         typer.echo(f"warning: {err}", err=True)
     for subset_name, splits in record["tokens"].items():
