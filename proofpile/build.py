@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import yaml
 
 from proofpile import manifest as mf
 from proofpile import outdir
+from proofpile.executors import run_stage
 from proofpile.failed_inputs import failed_inputs, reopen_failed_tasks
 from proofpile.logs import quiet_datatrove
 from proofpile.recipes import Recipe, RecipeError, Sources, dump
@@ -170,7 +170,8 @@ def dry_run(recipe: Recipe, recipe_path: Path, out: Path, sample: bool = False) 
         return describe(plan).replace(made, real), [e.replace(made, real) for e in plan.input_errors]
 
 
-def _check_identity(plan: BuildPlan) -> None:
+def check_identity(plan: BuildPlan) -> None:
+    """Claim `plan.out` and record what it builds, or refuse when it already holds another build."""
     outdir.claim(plan.out, "build")
     marker = plan.work / "build.json"
     ident = json.dumps(plan.identity(), sort_keys=True, indent=1)
@@ -181,44 +182,6 @@ def _check_identity(plan: BuildPlan) -> None:
     else:
         plan.work.mkdir(parents=True, exist_ok=True)
         marker.write_text(ident)
-
-
-class _Progress:
-    """A bar over finished tasks, fed by datatrove's completion markers so it works with any executor."""
-
-    def __init__(self, desc: str, folder: Path, total: int, enabled: bool):
-        self.folder, self.total, self.enabled, self.desc = folder, total, enabled, desc
-        self._stop = threading.Event()
-
-    def _count(self) -> int:
-        return len(list(self.folder.glob("*"))) if self.folder.is_dir() else 0
-
-    def _loop(self) -> None:
-        from tqdm import tqdm
-
-        with tqdm(total=self.total, desc=self.desc, unit="task", initial=self._count()) as bar:
-            while not self._stop.wait(0.5):
-                bar.update(self._count() - bar.n)
-            bar.update(self._count() - bar.n)
-
-    def __enter__(self):
-        if self.enabled:
-            self._thread = threading.Thread(target=self._loop, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self._stop.set()
-            self._thread.join()
-
-
-def _execute(pipeline: list, tasks: int, workers: int, logging_dir: Path, desc: str, progress: bool) -> None:
-    """One datatrove stage on the executor made active by `proofpile.executors.use` (local by default)."""
-    from proofpile.executors import run_stage
-
-    with _Progress(desc, logging_dir / "completions", tasks, progress):
-        run_stage(pipeline, tasks, workers, logging_dir, desc)
 
 
 def crawl_pipeline(plan: BuildPlan, source: SourcePlan) -> list:
@@ -236,7 +199,7 @@ def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
         errors = "; ".join(plan.input_errors) or "the recipe names no sources"
         raise RecipeError(f"{plan.recipe_path}: no inputs to build from ({errors})")
     with outdir.owned(plan.out, "build"):
-        _check_identity(plan)
+        check_identity(plan)
         return _run_build(plan, workers, progress)
 
 
@@ -247,8 +210,8 @@ def _run_build(plan: BuildPlan, workers: int, progress: bool) -> dict:
     task_files: list[str] = []
     reopen_failed_tasks(plan)  # inputs that failed transiently last time are tried again (proofpile.failed_inputs)
     for source in plan.sources:
-        _execute(crawl_pipeline(plan, source), source.tasks, workers, logs / source.name,
-                 f"{source.name}: crawl + filter", progress)
+        run_stage(crawl_pipeline(plan, source), source.tasks, workers, logs / source.name,
+                  f"{source.name}: crawl + filter", progress)
         folder = plan.work / source.name
         task_files += [str(p) for rank in range(source.tasks) for p in rank_files(folder, rank)]
 
@@ -273,7 +236,7 @@ def _run_build(plan: BuildPlan, workers: int, progress: bool) -> dict:
     pipeline.append(ShardWriter(str(plan.out), max_shard_bytes=o.max_shard_bytes, row_group_rows=o.row_group_rows,
                                 row_group_bytes=o.row_group_bytes, compression=o.compression,
                                 compression_level=o.compression_level, lang_subsets=lang_subsets))
-    _execute(pipeline, 1, 1, finalize_logs, "finalize", progress)
+    run_stage(pipeline, 1, 1, finalize_logs, "finalize", progress)
 
     manifest = build_manifest(plan)
     mf.write_manifest(plan.out / "manifest.json", manifest)

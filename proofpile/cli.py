@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build math pretraining corpora (Proof-Pile-2 and better).")
+from proofpile.errors import ProofpileError
+from proofpile.stages import DecontaminateStage, NearDedupStage, PackStage
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -26,14 +26,43 @@ def _os_error(e: OSError) -> str:
     return (str(e).splitlines() or [type(e).__name__])[0]
 
 
-@contextlib.contextmanager
-def _one_line(*errors: type[Exception]):
-    """The command's own error classes, and what reading a wrong or damaged input raises (OSError, ValueError:
-    a file where a directory belongs, JSON that does not parse), as one `error:` line instead of a traceback."""
+def _one_line(e: Exception) -> str:
+    return _os_error(e) if isinstance(e, OSError) else (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
+class _OneErrorLine(typer.core.TyperGroup):
+    """Every command's failures, caught in one place: a `ProofpileError` (bad input, option or output place),
+    and what reading a wrong or damaged input raises (OSError, ValueError: a file where a directory belongs,
+    JSON that does not parse), become one `error:` line and exit code 2 instead of a traceback. Subcommand
+    groups (`pack`, `plan`, `classifier`) run inside this group's `invoke`, so they are covered too."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (ProofpileError, OSError, ValueError) as e:
+            _fail(_one_line(e))
+
+
+app = typer.Typer(cls=_OneErrorLine, add_completion=False, no_args_is_help=True,
+                  help="Build math pretraining corpora (Proof-Pile-2 and better).")
+
+
+def _stage_config(model, **given):
+    """A recipe stage's typed config (`proofpile.stages`) from a standalone command's options: an option left
+    unset (None) takes the model's default, so each default is written once, in the model."""
+    from pydantic import ValidationError
+
     try:
-        yield
-    except (*errors, OSError, ValueError) as e:
-        _fail(_os_error(e) if isinstance(e, OSError) else (str(e).strip().splitlines() or [type(e).__name__])[0])
+        return model(enabled=True, **{k: v for k, v in given.items() if v is not None})
+    except ValidationError as e:
+        err = e.errors()[0]
+        _fail(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}")
+
+
+def _default(model, name: str) -> str:
+    """The model's default of `name`, for `--help`."""
+    value = model.model_fields[name].get_default(call_default_factory=True)
+    return ",".join(value) if isinstance(value, list) else str(value)
 
 
 @app.command()
@@ -57,27 +86,17 @@ def build(
     from proofpile.manifest import empty_output_hint, render_funnel
     from proofpile.outdir import owned
     from proofpile.proctree import stop_tree_on_signals
-    from proofpile.recipes import RecipeError, load_recipe
+    from proofpile.recipes import load_recipe, with_crawl
 
-    # --crawl/--max-files are shorthands for the commoncrawl source's fields; --crawl replaces any other WARC list
-    web = [f"commoncrawl.crawl={crawl}", "commoncrawl.paths_file=null", "commoncrawl.files=[]"] if crawl else []
-    web += [f"commoncrawl.max_files={max_files}"] if max_files is not None else []
-    try:
-        rec, path = load_recipe(recipe, set_ or [])
-        if web and rec.sources.commoncrawl is None:
-            raise RecipeError(f"{path}: --crawl/--max-files: this recipe has no commoncrawl source")
-        if web:
-            rec, path = load_recipe(recipe, [*(set_ or []), *web])
-        if executor is not None:  # how the build runs, never what it builds
-            rec, path = load_recipe(recipe, [*(set_ or []), *web, f"executor.kind={executor}"])
-        if dry_run and rec.executor.kind != "slurm":  # slurm's dry run writes its job scripts
-            text, errors = describe_only(rec, path, out, sample=sample)
-            for err in errors:
-                typer.echo(f"warning: {err}", err=True)
-            typer.echo(text)
-            return
-    except RecipeError as e:
-        _fail(str(e))
+    # --executor changes how the build runs, never what it builds
+    rec, path = load_recipe(recipe, [*(set_ or []), *([f"executor.kind={executor}"] if executor else [])])
+    rec, web = with_crawl(rec, path, crawl, max_files)
+    if dry_run and rec.executor.kind != "slurm":  # slurm's dry run writes its job scripts
+        text, errors = describe_only(rec, path, out, sample=sample)
+        for err in errors:
+            typer.echo(f"warning: {err}", err=True)
+        typer.echo(text)
+        return
     # SIGTERM/SIGHUP (docker stop, systemd, a closed terminal) stop every worker too; the build stays resumable
     with stop_tree_on_signals():
         try:
@@ -94,10 +113,8 @@ def build(
                 workers = workers or rec.executor.workers or 1
                 with use(plan.recipe.executor, workers):
                     manifest = run_build(plan, workers=workers, progress=progress and sys.stderr.isatty())
-        except RecipeError as e:
-            _fail(str(e))
-        except OSError as e:  # disk full, read-only output: what failed and where, not a traceback
-            _fail(_os_error(e), 1)
+        except OSError as e:  # disk full, read-only output: the machine, not the input, hence exit code 1
+            _fail(_one_line(e), 1)
     typer.echo(render_funnel(manifest["funnel"]))
     for failed in manifest["inputs"].get("failed", []):  # redacted by the build; a re-run retries them
         typer.echo(f"warning: input failed (network or server), re-run to retry: {failed}", err=True)
@@ -119,8 +136,7 @@ def discover(
     """List repositories through the GitHub search API (token from GITHUB_TOKEN), as manifest lines."""
     from proofpile.sources.discover import discover as run
 
-    with _one_line(RuntimeError):
-        lines = run(lang, min_stars=min_stars, limit=limit, pushed_before=pushed_before, api_url=api_url)
+    lines = run(lang, min_stars=min_stars, limit=limit, pushed_before=pushed_before, api_url=api_url)
     for line in lines:
         typer.echo(line)
 
@@ -129,16 +145,15 @@ def discover(
 def decontaminate(
     inputs: Annotated[list[Path], typer.Argument(help="a build directory, or Parquet/JSONL shards or folders")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory (clean shards, contamination.*)")],
-    bench: Annotated[Optional[list[str]], typer.Option("--bench", help="benchmark to index (math, gsm8k); repeatable")] = None,
+    bench: Annotated[Optional[list[str]], typer.Option("--bench", help="benchmark to index; repeatable", show_default=_default(DecontaminateStage, "benchmarks"))] = None,
     bench_file: Annotated[Optional[list[str]], typer.Option("--bench-file", help="NAME=PATH: a local JSONL/Parquet instead of the Hub")] = None,
-    ngram: Annotated[int, typer.Option(help="words per n-gram")] = 13,
+    ngram: Annotated[Optional[int], typer.Option(help="words per n-gram", show_default=_default(DecontaminateStage, "ngram"))] = None,
     report_only: Annotated[bool, typer.Option("--report-only", help="keep every document, only report")] = False,
     mask_numbers: Annotated[Optional[bool], typer.Option("--mask-numbers/--no-mask-numbers", help="match with digits masked (default: on with --report-only)")] = None,
-    max_items_per_ngram: Annotated[int, typer.Option(help="n-grams in more items than this are excluded")] = 3,
+    max_items_per_ngram: Annotated[Optional[int], typer.Option(help="n-grams in more items than this are excluded", show_default=_default(DecontaminateStage, "max_items_per_ngram"))] = None,
     cache_dir: Annotated[Optional[str], typer.Option(help="datasets cache for Hub benchmarks")] = None,
 ) -> None:
     """Remove documents that contain benchmark test items (n-gram overlap) and write a contamination report."""
-    from proofpile.decontam.benchmarks import BenchmarkError
     from proofpile.decontam.ngrams import DecontaminationFilter
     from proofpile.decontam.run import decontaminate as run
 
@@ -148,12 +163,11 @@ def decontaminate(
         if not sep or not name or not path:
             _fail(f"--bench-file {item}: expected NAME=PATH")
         files[name] = path
-    names = bench or sorted(files) or ["math", "gsm8k"]
-    mask = report_only if mask_numbers is None else mask_numbers
-    filt = DecontaminationFilter(names, files=files, ngram=ngram, mask_numbers=mask, report_only=report_only,
-                                 max_items_per_ngram=max_items_per_ngram, cache_dir=cache_dir)
-    with _one_line(BenchmarkError):
-        summary = run(inputs, out, filt)
+    cfg = _stage_config(DecontaminateStage, benchmarks=bench or sorted(files) or None, files=files, ngram=ngram,
+                        report_only=report_only, mask_numbers=report_only if mask_numbers is None else mask_numbers,
+                        max_items_per_ngram=max_items_per_ngram)
+    filt = DecontaminationFilter(files=cfg.files, cache_dir=cache_dir, **cfg.model_dump(exclude={"enabled", "files"}))
+    summary = run(inputs, out, filt)
     for p in summary["by_benchmark_and_subset"]:
         fields = ", ".join(f"{f} {n}" for f, n in p["items_hit_by_field"].items())
         typer.echo(f"{p['benchmark']:8s} {p['subset'] or '-':20s} items hit {p['items_hit']:5d} ({fields}); "
@@ -193,14 +207,13 @@ def classifier_train(
     """Train a math classifier on the non-held-out records of DATA."""
     from collections import Counter
 
-    from proofpile.classifier import DataError, read_examples, train_classifier
+    from proofpile.classifier import read_examples, train_classifier
 
     params = {"epochs": epochs, "lr": lr, "wordNgrams": word_ngrams, "dim": dim, "cutoff": cutoff, "seed": seed}
     problems: Counter = Counter()
-    with _one_line(DataError):
-        examples = read_examples(data, text_field=text_field, label_field=label_field, from_raw=from_raw,
-                                 split="train", holdout=holdout, problems=problems, warn=_data_warning)  # fmt: skip
-        train_classifier(examples, out, quantize=quantize, **{k: v for k, v in params.items() if v is not None})
+    examples = read_examples(data, text_field=text_field, label_field=label_field, from_raw=from_raw,
+                             split="train", holdout=holdout, problems=problems, warn=_data_warning)  # fmt: skip
+    train_classifier(examples, out, quantize=quantize, **{k: v for k, v in params.items() if v is not None})
     skipped = f"; {sum(problems.values()):,} records skipped ({dict(problems)})" if problems else ""
     typer.echo(f"wrote {out} ({out.stat().st_size:,} bytes){skipped}")
 
@@ -217,14 +230,13 @@ def classifier_eval(
     holdout: Annotated[float, _HOLDOUT] = 0.1,
 ) -> None:
     """Print precision/recall/F1 per threshold of MODEL on a split of DATA."""
-    from proofpile.classifier import DataError, evaluate, format_report, read_examples
+    from proofpile.classifier import evaluate, format_report, read_examples
     from proofpile.filters.math_classifier import resolve_model
 
-    with _one_line(DataError):
-        path = resolve_model(None if model == "default" else model)
-        examples = read_examples(data, text_field=text_field, label_field=label_field, from_raw=from_raw,
-                                 split=split, holdout=holdout, warn=_data_warning)  # fmt: skip
-        result = evaluate(str(path), examples, plot=plot)
+    path = resolve_model(None if model == "default" else model)
+    examples = read_examples(data, text_field=text_field, label_field=label_field, from_raw=from_raw,
+                             split=split, holdout=holdout, warn=_data_warning)  # fmt: skip
+    result = evaluate(str(path), examples, plot=plot)
     if result["documents"] == 0:
         _fail(f"no usable records in the {split} split of {data}")
     typer.echo(f"model {path}, {split} split of {data}")
@@ -254,24 +266,25 @@ app.add_typer(pack_app, name="pack")
 def pack_run(
     input: Annotated[Path, typer.Argument(help="a build directory, or Parquet shards (file or folder) with a text column")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
-    tokenizer: Annotated[str, typer.Option(help="tokenizer.model / tokenizer.json / a folder with them / a Hub id")] = "codellama/CodeLlama-7b-hf",
-    format: Annotated[str, typer.Option("--format", help="megatron (.bin/.idx) or npy (needs --seq-len)")] = "megatron",
+    tokenizer: Annotated[Optional[str], typer.Option(help="tokenizer.model / tokenizer.json / a folder with them / a Hub id", show_default=_default(PackStage, "tokenizer"))] = None,
+    format: Annotated[Optional[str], typer.Option("--format", help="megatron (.bin/.idx) or npy (needs --seq-len)", show_default=_default(PackStage, "format"))] = None,
     workers: Annotated[int, typer.Option(help="tokenizing processes (outputs do not depend on it)")] = 1,
     seq_len: Annotated[Optional[int], typer.Option("--seq-len", help="also write fixed-length shuffled sequences (.npy)")] = None,
-    shuffle_seed: Annotated[int, typer.Option("--shuffle-seed", help="seed of the document and sequence shuffles")] = 0,
+    shuffle_seed: Annotated[Optional[int], typer.Option("--shuffle-seed", help="seed of the document and sequence shuffles", show_default=_default(PackStage, "shuffle_seed"))] = None,
     by_lang: Annotated[bool, typer.Option("--by-lang", help="one prefix per language inside each subset/split")] = False,
     weight: Annotated[Optional[list[str]], typer.Option("--weight", help="SUBSET=W share of training tokens, repeatable (default: by tokens)")] = None,
     proof_pile_2: Annotated[bool, typer.Option("--proof-pile-2-weights", help="arxiv=2, open-web-math=4, algebraic-stack=1")] = False,
-    bos: Annotated[bool, typer.Option("--bos/--no-bos", help="put <s> before each document")] = True,
-    eos: Annotated[bool, typer.Option("--eos/--no-eos", help="put </s> after each document")] = True,
+    bos: Annotated[Optional[bool], typer.Option("--bos/--no-bos", help="put <s> before each document", show_default=_default(PackStage, "bos"))] = None,
+    eos: Annotated[Optional[bool], typer.Option("--eos/--no-eos", help="put </s> after each document", show_default=_default(PackStage, "eos"))] = None,
     subset: Annotated[Optional[str], typer.Option(help="subset name for Parquet input without a subset column")] = None,
     text_column: Annotated[str, typer.Option("--text-column", help="column holding the text")] = "text",
     backend: Annotated[str, typer.Option(help="auto, sentencepiece or tokenizers")] = "auto",
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
-    max_document_bytes: Annotated[int, typer.Option("--max-document-bytes", help="skip (and count) longer documents")] = 64 << 20,
+    max_document_bytes: Annotated[Optional[int], typer.Option("--max-document-bytes", help="skip (and count) longer documents", show_default="64 MiB")] = None,
 ) -> None:
     """Tokenize INPUT into Megatron .bin/.idx prefixes (same as `proofpile pack INPUT ...`)."""
-    from proofpile.pack import PROOF_PILE_2_WEIGHTS, Framing, PackError, TokenizerError, TokenizerParityError, pack
+    from proofpile.pack import PROOF_PILE_2_WEIGHTS
+    from proofpile.pack.stage import pack_as_configured
 
     weights = dict(PROOF_PILE_2_WEIGHTS) if proof_pile_2 else {}
     for item in weight or []:
@@ -282,13 +295,11 @@ def pack_run(
             sep = ""
         if not sep or not name:
             _fail(f"--weight {item}: expected SUBSET=NUMBER")
-    try:
-        record = pack(input, tokenizer, out, format=format, workers=workers, seq_len=seq_len, shuffle_seed=shuffle_seed,
-                      framing=Framing(bos=bos, eos=eos), by_lang=by_lang, weights=weights or None, subset=subset,
-                      text_column=text_column, backend=backend, progress=progress and sys.stderr.isatty(),
-                      max_document_bytes=max_document_bytes)
-    except (PackError, TokenizerError, TokenizerParityError, OSError) as e:
-        _fail(str(e))
+    cfg = _stage_config(PackStage, tokenizer=tokenizer, format=format, seq_len=seq_len, shuffle_seed=shuffle_seed,
+                        by_lang=by_lang, weights=weights, bos=bos, eos=eos)
+    extra = {} if max_document_bytes is None else {"max_document_bytes": max_document_bytes}
+    record = pack_as_configured(input, out, cfg, workers=workers, subset=subset, text_column=text_column,
+                                backend=backend, progress=progress and sys.stderr.isatty(), **extra)
     for err in record["errors"]:
         typer.echo(f"warning: {err}", err=True)
     for subset_name, splits in record["tokens"].items():
@@ -324,26 +335,26 @@ def dedup(
     inputs: Annotated[list[Path], typer.Argument(help="build output directories (or .parquet shards), e.g. out/arxiv out/open-web-math")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
     against: Annotated[Optional[Path], typer.Option(help="an earlier `proofpile dedup` output: drop what duplicates it")] = None,
-    ngram: Annotated[int, typer.Option(help="words per shingle")] = 5,
-    bands: Annotated[int, typer.Option(help="LSH bands")] = 12,
-    rows: Annotated[int, typer.Option(help="MinHash values per band")] = 10,
-    seed: Annotated[int, typer.Option(help="seed of the MinHash permutations")] = 1,
-    priority: Annotated[str, typer.Option(help="subsets in survivor order, comma-separated")] = "arxiv,open-web-math,algebraic-stack",
+    ngram: Annotated[Optional[int], typer.Option(help="words per shingle", show_default=_default(NearDedupStage, "ngram"))] = None,
+    bands: Annotated[Optional[int], typer.Option(help="LSH bands", show_default=_default(NearDedupStage, "bands"))] = None,
+    rows: Annotated[Optional[int], typer.Option(help="MinHash values per band", show_default=_default(NearDedupStage, "rows"))] = None,
+    seed: Annotated[Optional[int], typer.Option(help="seed of the MinHash permutations", show_default=_default(NearDedupStage, "seed"))] = None,
+    priority: Annotated[Optional[str], typer.Option(help="subsets in survivor order, comma-separated", show_default=_default(NearDedupStage, "priority"))] = None,
     workers: Annotated[int, typer.Option(help="parallel processes (outputs do not depend on it)")] = 1,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """Remove near-duplicates (MinHash LSH on math-aware shingles) across INPUTS; the survivor of a cluster is
     the first subset in --priority, then the lowest id."""
-    from proofpile.dedup.minhash import MinHashParams, s_curve
-    from proofpile.dedup.near import DedupError, NearDedupConfig, near_dedup
+    from proofpile.dedup.minhash import s_curve
+    from proofpile.dedup.near import NearDedupConfig, near_dedup
     from proofpile.manifest import render_funnel
 
-    with _one_line(DedupError):
-        config = NearDedupConfig(MinHashParams(ngram=ngram, bands=bands, rows=rows, seed=seed),
-                                 priority=tuple(p.strip() for p in priority.split(",") if p.strip()))
-        typer.echo(s_curve(config.params))
-        manifest = near_dedup(inputs, out, config, workers=workers, against=against,
-                              progress=progress and sys.stderr.isatty())
+    order = None if priority is None else [p.strip() for p in priority.split(",") if p.strip()]
+    config = NearDedupConfig.from_stage(_stage_config(NearDedupStage, ngram=ngram, bands=bands, rows=rows,
+                                                      seed=seed, priority=order))
+    typer.echo(s_curve(config.params))
+    manifest = near_dedup(inputs, out, config, workers=workers, against=against,
+                          progress=progress and sys.stderr.isatty())
     typer.echo(render_funnel(manifest["funnel"]))
     c = manifest["counts"]
     for name, n in c["by_subset"].items():
@@ -361,15 +372,14 @@ def plan_dedup(
     docs: Annotated[int, typer.Option(help="number of documents")],
     avg_bytes: Annotated[int, typer.Option("--avg-bytes", help="average text bytes per document")],
     dup_fraction: Annotated[float, typer.Option("--dup-fraction", help="expected share removed (OpenWebMath: 0.87)")] = 0.5,
-    ngram: Annotated[int, typer.Option(help="words per shingle")] = 5,
-    bands: Annotated[int, typer.Option(help="LSH bands")] = 12,
-    rows: Annotated[int, typer.Option(help="MinHash values per band")] = 10,
+    ngram: Annotated[Optional[int], typer.Option(help="words per shingle", show_default=_default(NearDedupStage, "ngram"))] = None,
+    bands: Annotated[Optional[int], typer.Option(help="LSH bands", show_default=_default(NearDedupStage, "bands"))] = None,
+    rows: Annotated[Optional[int], typer.Option(help="MinHash values per band", show_default=_default(NearDedupStage, "rows"))] = None,
     shard_bytes: Annotated[int, typer.Option("--shard-bytes", help="text bytes per input shard")] = 256 * 2**20,
     workers: Annotated[int, typer.Option(help="parallel processes")] = 1,
     mb_per_s: Annotated[float, typer.Option("--mb-per-s", help="signature MB/s per core (bench/dedup.py)")] = 10.0,
 ) -> None:
     """Disk and peak RAM for `proofpile dedup` on DOCS documents of AVG-BYTES each."""
-    from proofpile.dedup.minhash import MinHashParams
     from proofpile.dedup.near import NearDedupConfig
     from proofpile.dedup.plan import DedupPlan
 
@@ -377,10 +387,10 @@ def plan_dedup(
         _fail("--docs and --avg-bytes must be positive and --dup-fraction in [0, 1)")
     if workers < 1 or shard_bytes < 1 or not mb_per_s > 0:
         _fail("--workers, --shard-bytes and --mb-per-s must be positive")
-    with _one_line():
-        params = MinHashParams(ngram=ngram, bands=bands, rows=rows)
-    plan = DedupPlan(docs=docs, avg_bytes=avg_bytes, params=params, dup_fraction=dup_fraction, shard_bytes=shard_bytes,
-                     window_records=NearDedupConfig().window_records, workers=workers, mb_per_s_per_core=mb_per_s)
+    config = NearDedupConfig.from_stage(_stage_config(NearDedupStage, ngram=ngram, bands=bands, rows=rows))
+    plan = DedupPlan(docs=docs, avg_bytes=avg_bytes, params=config.params, dup_fraction=dup_fraction,
+                     shard_bytes=shard_bytes, window_records=config.window_records, workers=workers,
+                     mb_per_s_per_core=mb_per_s)
     typer.echo(plan.render())
 
 
@@ -393,10 +403,9 @@ def stats(
     """Documents, text bytes and tokens per subset/split/language; the funnel; dedup and decontamination."""
     import json
 
-    from proofpile.publish.stats import StatsError, compute_stats, render_stats
+    from proofpile.publish.stats import compute_stats, render_stats
 
-    with _one_line(StatsError):
-        result = compute_stats(directory, pack=pack)
+    result = compute_stats(directory, pack=pack)
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if json_ else render_stats(result).rstrip())
 
 
@@ -408,10 +417,8 @@ def card(
 ) -> None:
     """Write DIR/README.md, the Hub dataset card, with its figures in DIR/assets/."""
     from proofpile.publish.card import write_card
-    from proofpile.publish.stats import StatsError
 
-    with _one_line(StatsError):
-        result = write_card(directory, repo_id=repo, pack=pack)
+    result = write_card(directory, repo_id=repo, pack=pack)
     for w in result.stats["warnings"]:
         typer.echo(f"warning: {w}", err=True)
     typer.echo(f"card: {result.path}")
@@ -433,13 +440,11 @@ def publish(
     timeout: Annotated[float, typer.Option(help="seconds to wait for the Hub to connect or to answer")] = 60.0,
 ) -> None:
     """Upload README.md, assets/, data/ and manifest.json to a Hub dataset repo; re-running resumes."""
-    from proofpile.publish.hub import PublishError
     from proofpile.publish.hub import publish as run
 
-    with _one_line(PublishError):
-        result = run(directory, repo, private=private, revision=revision, dry_run=dry_run, endpoint=endpoint,
-                     with_pack=with_pack, transfer=transfer, batch_files=batch_files, timeout=timeout,
-                     progress_bars=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))
+    result = run(directory, repo, private=private, revision=revision, dry_run=dry_run, endpoint=endpoint,
+                 with_pack=with_pack, transfer=transfer, batch_files=batch_files, timeout=timeout,
+                 progress_bars=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))
     plan = result.plan
     size = sum(f.size for f in plan.to_upload)
     if dry_run:
@@ -484,12 +489,11 @@ def plan_proof_pile_2(
     yields = pairs(yield_, "--yield")
     if any(not 0 < y <= 1 for y in yields.values()):
         _fail("--yield: a share of the raw input, in (0, 1]")
-    with _one_line():
-        plan = proof_pile_2_plan(target_tokens, pairs(share, "--share") or None, nodes=nodes,
-                                 cores_per_node=cores_per_node, mem_per_node_gb=mem_per_node_gb,
-                                 dup_fraction=dup_fraction, yields=yields)
-        if unknown := sorted(set(yields) - set(plan.shares)):
-            raise ValueError(f"--yield: unknown subset(s) {', '.join(unknown)}")
+    plan = proof_pile_2_plan(target_tokens, pairs(share, "--share") or None, nodes=nodes,
+                             cores_per_node=cores_per_node, mem_per_node_gb=mem_per_node_gb,
+                             dup_fraction=dup_fraction, yields=yields)
+    if unknown := sorted(set(yields) - set(plan.shares)):
+        raise ValueError(f"--yield: unknown subset(s) {', '.join(unknown)}")
     typer.echo(plan.render())
 
 
@@ -499,17 +503,14 @@ def _build_on_slurm(plan, overrides: list[str], sample: bool, throttle: Optional
     from proofpile.recipes import RecipeError
     from proofpile.slurm import prepare, render, submit
 
-    try:
-        if not dry_run and shutil.which("sbatch") is None:
-            raise RecipeError("--executor slurm: sbatch not found on PATH (run on a Slurm login node, or add "
-                              "--dry-run to write the job scripts only)")
-        jobs = prepare(plan, overrides, sample=sample, throttle=throttle)
-        if dry_run:
-            typer.echo(render(jobs))
-            return
-        typer.echo(submit(jobs).rstrip())
-    except RecipeError as e:
-        _fail(str(e))
+    if not dry_run and shutil.which("sbatch") is None:
+        raise RecipeError("--executor slurm: sbatch not found on PATH (run on a Slurm login node, or add "
+                          "--dry-run to write the job scripts only)")
+    jobs = prepare(plan, overrides, sample=sample, throttle=throttle)
+    if dry_run:
+        typer.echo(render(jobs))
+        return
+    typer.echo(submit(jobs).rstrip())
     typer.echo(f"scripts and Slurm logs: {jobs.folder}; the build is done when {plan.out / 'manifest.json'} appears")
 
 

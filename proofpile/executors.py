@@ -17,6 +17,7 @@ shared by all executors: a build started on Ray or Slurm can be resumed locally 
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass
@@ -244,10 +245,42 @@ def make_executor(pipeline: list, tasks: int, workers: int, logging_dir: Path):
                         "its stages do not run in this process")
 
 
-def run_stage(pipeline: list, tasks: int, workers: int, logging_dir: Path, desc: str) -> None:
-    """Run (or finish) one datatrove stage of `tasks` tasks; raises when any task did not complete."""
+class Progress:
+    """A bar over finished tasks, fed by datatrove's completion markers so it works with any executor."""
+
+    def __init__(self, desc: str, folder: Path, total: int, enabled: bool):
+        self.folder, self.total, self.enabled, self.desc = folder, total, enabled, desc
+        self._stop = threading.Event()
+
+    def _count(self) -> int:
+        return len(list(self.folder.glob("*"))) if self.folder.is_dir() else 0
+
+    def _loop(self) -> None:
+        from tqdm import tqdm
+
+        with tqdm(total=self.total, desc=self.desc, unit="task", initial=self._count()) as bar:
+            while not self._stop.wait(0.5):
+                bar.update(self._count() - bar.n)
+            bar.update(self._count() - bar.n)
+
+    def __enter__(self):
+        if self.enabled:
+            self._thread = threading.Thread(target=self._loop, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self._stop.set()
+            self._thread.join()
+
+
+def run_stage(pipeline: list, tasks: int, workers: int, logging_dir: Path, desc: str, progress: bool = False) -> None:
+    """Run (or finish) one datatrove stage of `tasks` tasks on the active executor, with a bar over finished
+    tasks when `progress`; raises when any task did not complete."""
     executor = make_executor(pipeline, tasks, workers, logging_dir)
-    executor.run()
+    with Progress(desc, logging_dir / "completions", tasks, progress):
+        executor.run()
     missing = executor.get_incomplete_ranks(range(tasks), skip_completed=True)
     if missing:
         raise RuntimeError(f"{desc}: {len(missing)} of {tasks} tasks did not finish (see {logging_dir}/logs)")

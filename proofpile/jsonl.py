@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from proofpile.documents import printable
+from proofpile.errors import ProofpileError
 
 #: a line longer than this is skipped unread (the longest Stack file is ~1 MB; a 1 GB line must not be held)
 DEFAULT_MAX_LINE_BYTES = 64 * 2**20
@@ -31,7 +32,7 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", floa
                type(None): "null"}
 
 
-class JsonlError(ValueError):
+class JsonlError(ProofpileError, ValueError):
     """A JSONL file that cannot be read on past some point; one line naming the file and where."""
 
 

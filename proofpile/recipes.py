@@ -17,13 +17,14 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic_core import PydanticCustomError
 
 from proofpile.custom_steps import CustomStep
+from proofpile.errors import ProofpileError
 from proofpile.stage_registry import declared, names
 from proofpile.stages import LID_176_URL  # noqa: F401 (the langid stage's default, known here since 0.1)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECIPE_DIRS = (Path("recipes"), REPO_ROOT / "recipes")
 
-class RecipeError(ValueError):
+class RecipeError(ProofpileError, ValueError):
     """One line: `<file>: <key>: <what is wrong>`."""
 
 
@@ -277,9 +278,9 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def _format_error(origin: str, err: ValidationError) -> str:
+def _format_error(origin: str, err: ValidationError, at: tuple[str, ...] = ()) -> str:
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "<top>"
+    loc = ".".join(str(p) for p in (*at, *first["loc"])) or "<top>"
     msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
     return f"{origin}: {loc}: {msg}{more}"
@@ -321,6 +322,24 @@ def load_recipe(name_or_path: str, overrides: list[str] | tuple[str, ...] = ()) 
     if len(set(subsets)) != len(subsets):
         raise RecipeError(f"{path}: include: two included recipes build the same subset ({', '.join(subsets)})")
     return recipe, path
+
+
+def with_crawl(recipe: Recipe, path: Path, crawl: str | None, max_files: int | None) -> tuple[Recipe, list[str]]:
+    """`--crawl`/`--max-files`, shorthands for the commoncrawl source's fields (`--crawl` replaces any other WARC
+    list), applied to a loaded recipe; returns it and the same change as `--set` items (a Slurm job's command)."""
+    web = {"crawl": crawl, "paths_file": None, "files": []} if crawl else {}
+    web |= {"max_files": max_files} if max_files is not None else {}
+    if not web:
+        return recipe, []
+    cc = recipe.sources.commoncrawl
+    if cc is None:
+        raise RecipeError(f"{path}: --crawl/--max-files: this recipe has no commoncrawl source")
+    try:
+        source = CommonCrawlSource.model_validate({**cc.model_dump(), **web})
+    except ValidationError as e:
+        raise RecipeError(_format_error(str(path), e, at=("sources", "commoncrawl"))) from None
+    recipe = recipe.model_copy(update={"sources": recipe.sources.model_copy(update={"commoncrawl": source})})
+    return recipe, [f"commoncrawl.{k}={'null' if v is None else v}" for k, v in web.items()]
 
 
 def _load_part(path: Path, inc: Include, passed: list[str]) -> tuple[Recipe, Path]:

@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import Document
 
+from proofpile.errors import ProofpileError
+
 SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -92,7 +94,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-class ShardWriteError(OSError):
+class ShardWriteError(ProofpileError, OSError):
     """A shard could not be written (disk full, file too large, read-only): one line naming the file."""
 
     def __str__(self) -> str:

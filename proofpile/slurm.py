@@ -83,13 +83,13 @@ def final_command(plan, overrides: list[str], sample: bool, cpus: int) -> list[s
 def prepare(plan, overrides: list[str] = (), sample: bool = False, throttle: int | None = None,
             cwd: Path | None = None) -> SlurmBuild:
     """Write the crawl array jobs, the final job and `submit.sh` for `plan`; submit nothing."""
-    from proofpile.build import _check_identity, crawl_pipeline
+    from proofpile.build import check_identity, crawl_pipeline
 
     cfg: Executor = plan.recipe.executor
     if not any(source.tasks for source in plan.sources):
         errors = "; ".join(plan.input_errors) or "the recipe names no sources"
         raise ExecutorError(f"{plan.recipe_path}: no inputs to build from ({errors})")
-    _check_identity(plan)
+    check_identity(plan)
     cwd = Path(cwd or os.getcwd()).resolve()
     folder = plan.work / SLURM_DIR
     (folder / "logs").mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 import xxhash
 
 from proofpile.classifier.raw import latex_label, strip_latex
+from proofpile.errors import ProofpileError
 
 SPLITS = ("train", "held-out", "all")
 HOLDOUT = 0.1
@@ -24,7 +25,7 @@ _POSITIVE = {"math", "1", "true", "yes", "positive", "pos", "__label__math"}
 _NEGATIVE = {"other", "nonmath", "non-math", "no_math", "0", "false", "no", "negative", "neg", "__label__other"}
 
 
-class DataError(ValueError):
+class DataError(ProofpileError, ValueError):
     """An unusable data file (missing, unreadable, or with no usable record)."""
 
 

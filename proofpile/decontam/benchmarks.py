@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proofpile.errors import ProofpileError
 
-class BenchmarkError(ValueError):
+
+class BenchmarkError(ProofpileError, ValueError):
     """One line naming the file (or dataset) and what is wrong with it."""
 
 

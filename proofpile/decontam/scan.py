@@ -107,13 +107,13 @@ class ScanResults:
 def run_scan(work: Path, task_files: list[str], steps: list, workers: int, progress: bool) -> None:
     """Scan every task file in parallel, then point the finalize `decontaminate` step in `steps` at the
     results. Finished scan tasks are not redone on a resume (datatrove's completion markers)."""
-    from proofpile.build import _execute
+    from proofpile.executors import run_stage
     from proofpile.shard_io import ShardReader
 
     filt = next(s for s in steps if isinstance(s, DecontaminationFilter))
     folder = work / "decontaminate"
     if task_files:
         # one task per file: ShardReader gives task r exactly file r when there are as many tasks as files
-        _execute([ShardReader(task_files), DecontaminationScan(filt, str(folder))], len(task_files), workers,
-                 folder / "logs", "decontamination scan", progress)
+        run_stage([ShardReader(task_files), DecontaminationScan(filt, str(folder))], len(task_files), workers,
+                  folder / "logs", "decontamination scan", progress)
     filt.scan = ScanResults([str(scan_file(folder, rank)) for rank in range(len(task_files))])

@@ -37,6 +37,8 @@ import numpy as np
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from proofpile.stages import NearDedupStage
+
 _FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 _FOLD = np.uint64(0x100000001B3)  # FNV prime: odd, spreads each token over the whole word
@@ -59,12 +61,16 @@ def fmix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
+#: the defaults are the recipe's `near_dedup` section's (proofpile.stages), written once there
+_DEFAULTS = NearDedupStage()
+
+
 @dataclass(frozen=True)
 class MinHashParams:
-    ngram: int = 5
-    bands: int = 12
-    rows: int = 10
-    seed: int = 1
+    ngram: int = _DEFAULTS.ngram
+    bands: int = _DEFAULTS.bands
+    rows: int = _DEFAULTS.rows
+    seed: int = _DEFAULTS.seed
 
     def __post_init__(self):
         for name in ("ngram", "bands", "rows"):

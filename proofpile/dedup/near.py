@@ -31,9 +31,11 @@ from datatrove.pipeline.base import PipelineStep
 
 from proofpile.dedup import lsh
 from proofpile.dedup.minhash import MinHashParams, MinhashSignatures, s_curve
+from proofpile.errors import ProofpileError
 from proofpile.shards import from_row, parse_shard_name
+from proofpile.stages import NearDedupStage
 
-DEFAULT_PRIORITY = ("arxiv", "open-web-math", "algebraic-stack")
+DEFAULT_PRIORITY = tuple(NearDedupStage().priority)
 WORK = "_work"
 INDEX = "index"
 
@@ -51,7 +53,7 @@ DUPLICATES_SCHEMA = pa.schema(
 )
 
 
-class DedupError(ValueError):
+class DedupError(ProofpileError, ValueError):
     """One line naming the input or key that is wrong."""
 
 
@@ -61,6 +63,12 @@ class NearDedupConfig:
     priority: tuple[str, ...] = DEFAULT_PRIORITY
     #: records per band loaded at once when merging runs (16 bytes each)
     window_records: int = 1 << 22
+
+    @classmethod
+    def from_stage(cls, stage: NearDedupStage) -> NearDedupConfig:
+        """From the recipe's typed `near_dedup` section, which `proofpile dedup`'s options fill too."""
+        return cls(MinHashParams(ngram=stage.ngram, bands=stage.bands, rows=stage.rows, seed=stage.seed),
+                   priority=tuple(stage.priority))
 
     def rank(self, subset: str) -> int:
         return self.priority.index(subset) if subset in self.priority else len(self.priority)
@@ -289,19 +297,19 @@ def run_lsh(
     against: Path | None = None, progress: bool = False,
 ) -> Path:
     """Stages 1-3: returns the file of removed nodes (uint64). `against` is an earlier run's `index/`."""
-    from proofpile.build import _execute
+    from proofpile.executors import run_stage
     from proofpile.shard_io import ShardReader
 
     files = [str(f) for f in files]
     p = config.params
     logs = work / "logs"
     against_s = str(against) if against else None
-    _execute([ShardReader(files), MinhashSignatures(str(work / "sigs"), p)], len(files), workers,
-             logs / "signatures", "near-dedup: signatures", progress)
-    _execute([LshBuckets(str(work), len(files), config.window_records, against_s)], p.bands, workers,
-             logs / "buckets", "near-dedup: buckets", progress)
-    _execute([LshClusters(str(work), files, p.bands, config.priority, str(duplicates))], 1, 1,
-             logs / "clusters", "near-dedup: clusters", progress)
+    run_stage([ShardReader(files), MinhashSignatures(str(work / "sigs"), p)], len(files), workers,
+              logs / "signatures", "near-dedup: signatures", progress)
+    run_stage([LshBuckets(str(work), len(files), config.window_records, against_s)], p.bands, workers,
+              logs / "buckets", "near-dedup: buckets", progress)
+    run_stage([LshClusters(str(work), files, p.bands, config.priority, str(duplicates))], 1, 1,
+              logs / "clusters", "near-dedup: clusters", progress)
     return work / "removed.bin"
 
 
@@ -324,7 +332,7 @@ def near_dedup(
     """Deduplicate the shards under `inputs` into `out` (same layout); returns the manifest it wrote."""
     from proofpile import manifest as mf
     from proofpile import outdir
-    from proofpile.build import _execute
+    from proofpile.executors import run_stage
     from proofpile.logs import quiet_datatrove
     from proofpile.shard_io import ShardWriter
     from proofpile.shards import clear_subsets
@@ -354,12 +362,12 @@ def near_dedup(
     if not (write_logs / "completions" / "00000").is_file():
         clear_subsets(out, subsets)
     writer = ShardWriter(str(out), lang_subsets=_subsets_split_by_lang(files))
-    _execute([NearDupShardReader([str(f) for f in files], str(removed)), writer], 1, 1,
-             write_logs, "near-dedup: write", progress)
+    run_stage([NearDupShardReader([str(f) for f in files], str(removed)), writer], 1, 1,
+              write_logs, "near-dedup: write", progress)
     index_out = out / INDEX
-    _execute([LshIndex(str(work), len(files), str(index_out), config.window_records,
-                       str(index_in) if index_in else None)],
-             config.params.bands, workers, work / "logs" / "index", "near-dedup: index", progress)
+    run_stage([LshIndex(str(work), len(files), str(index_out), config.window_records,
+                        str(index_in) if index_in else None)],
+              config.params.bands, workers, work / "logs" / "index", "near-dedup: index", progress)
     (index_out / "index.json").write_text(json.dumps({"params": config.params.identity()}, indent=1) + "\n")
 
     manifest = _manifest(files, out, config, index_in, subsets)
@@ -430,9 +438,7 @@ def _manifest(files: list[Path], out: Path, config: NearDedupConfig, index_in: P
 def build_stage_reader(plan, task_files: list[str], workers: int, progress: bool) -> NearDupShardReader:
     """The recipe's `near_dedup` stage: cluster the finalize input (`_work/near_dedup/`, with
     `duplicates.parquet` beside the manifest) and return the reader that skips the removed documents."""
-    nd = plan.recipe.stages.near_dedup
-    config = NearDedupConfig(MinHashParams(ngram=nd.ngram, bands=nd.bands, rows=nd.rows, seed=nd.seed),
-                             priority=tuple(nd.priority))
+    config = NearDedupConfig.from_stage(plan.recipe.stages.near_dedup)
     removed = run_lsh([Path(f) for f in task_files], plan.work / "near_dedup", config,
                       plan.out / "duplicates.parquet", workers, progress=progress)
     return NearDupShardReader(task_files, str(removed))

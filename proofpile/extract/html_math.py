@@ -29,6 +29,7 @@ from datatrove.utils.logging import logger
 from lxml import etree
 
 from proofpile.documents import loggable
+from proofpile.errors import ProofpileError
 from proofpile.extract.mathml import html_to_latex, local_name, mathml_to_latex
 from proofpile.extract.qa_posts import post_bodies
 from proofpile.extract.tex_delimiters import Delimiters, page_keywords, read_delimiters, rewrite_text
@@ -78,7 +79,7 @@ _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
 _WIKI_WRAPPER = re.compile(r"^\{\\(?:displaystyle|textstyle)\s*(.*)\}$", re.S)
 
 
-class ExtractionError(ValueError):
+class ExtractionError(ProofpileError, ValueError):
     """The page cannot be turned into text (not HTML, empty, unparseable)."""
 
 

@@ -22,8 +22,8 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from proofpile.extract.latex_flatten import (
-    _BEGIN_DOC,
-    _END_DOC,
+    BEGIN_DOC,
+    END_DOC,
     MAX_INLINE_BYTES,
     MAX_INLINES,
     META_LIST_CAP,
@@ -189,9 +189,9 @@ def clean_document(flat_text: str, macro_sources: str = "", options: CleanOption
                    ) -> tuple[str, dict[str, Any]]:
     """Title + abstract + body of a flattened, comment-free document, front matter and bibliography dropped."""
     meta: dict[str, Any] = {}
-    b = _BEGIN_DOC.search(flat_text)
+    b = BEGIN_DOC.search(flat_text)
     preamble, body = (flat_text[: b.start()], flat_text[b.end():]) if b else ("", flat_text)
-    e = _END_DOC.search(body)
+    e = END_DOC.search(body)
     if e:
         body = body[: e.start()]
     envs = verbatim_envs(macro_sources + preamble)

@@ -42,8 +42,8 @@ _DEFINED_HERE = re.compile(
 )
 _USEPACKAGE = re.compile(r"\\(?:usepackage|RequirePackage)\s*(?:\[[^\]]*\])?\s*\{([^}]+)\}")
 _DOCCLASS = re.compile(r"\\document(?:class|style)\s*(?:\[(?P<opt>[^\]]*)\])?\s*\{(?P<cls>[^}]*)\}")
-_BEGIN_DOC = re.compile(r"\\begin\s*\{document\}")
-_END_DOC = re.compile(r"\\end\s*\{document\}")
+BEGIN_DOC = re.compile(r"\\begin\s*\{document\}")
+END_DOC = re.compile(r"\\end\s*\{document\}")
 _BIBLIOGRAPHY = re.compile(r"\\bibliography\s*\{[^}]*\}")
 
 
@@ -296,10 +296,10 @@ def _subst(arg: str, macros: dict[str, list[str]]) -> list[str]:
 
 
 def _document_body(text: str) -> str | None:
-    b = _BEGIN_DOC.search(text)
+    b = BEGIN_DOC.search(text)
     if not b:
         return None
-    e = _END_DOC.search(text, b.end())
+    e = END_DOC.search(text, b.end())
     return text[b.end() : e.start() if e else len(text)]
 
 
@@ -321,9 +321,9 @@ def find_main(project: Project) -> MainChoice:
     the most `.tex` files wins, then a conventional name, then the longer file, then the name.
     """
     tex = project.tex_files()
-    cands = [p for p in tex if _DOCCLASS.search(project.stripped(p)) and _BEGIN_DOC.search(project.stripped(p))]
+    cands = [p for p in tex if _DOCCLASS.search(project.stripped(p)) and BEGIN_DOC.search(project.stripped(p))]
     if not cands:
-        cands = [p for p in tex if _BEGIN_DOC.search(project.stripped(p))]
+        cands = [p for p in tex if BEGIN_DOC.search(project.stripped(p))]
     if not cands:
         return MainChoice(None, [], False)
     if len(cands) == 1:
@@ -480,7 +480,7 @@ def flatten(project: Project, main: str, inline_bbl: bool = False, max_depth: in
         elif spend(parent):
             flat.inlined.add(parent)
             ptext = inline(parent, (main, parent), False)
-            b = _BEGIN_DOC.search(ptext)
+            b = BEGIN_DOC.search(ptext)
             body = _document_body(text)
             text = (ptext[: b.start()] if b else ptext) + "\\begin{document}" + (body or "") + "\\end{document}"
     for m in _USEPACKAGE.finditer(text):

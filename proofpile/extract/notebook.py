@@ -19,6 +19,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
 from proofpile.documents import loggable
+from proofpile.errors import ProofpileError
 
 _IMAGE_KEYS = frozenset(("image/png", "image/jpeg", "image/svg+xml", "png", "jpeg", "svg"))
 _V3_OUTPUT_TYPES = {"pyout": "execute_result", "pyerr": "error"}
@@ -40,7 +41,7 @@ _MEDIA_LINES = re.compile(
 _BACKTICK_RUN = re.compile(r"`{3,}")
 
 
-class NotebookError(ValueError):
+class NotebookError(ProofpileError, ValueError):
     """The input is not a readable notebook."""
 
 

@@ -6,7 +6,8 @@
 """
 
 from proofpile.pack.megatron import IndexedReader, IndexedWriter, IndexFormatError, token_dtype
-from proofpile.pack.packer import PROOF_PILE_2_WEIGHTS, Framing, PackError, pack, prefix_name
+from proofpile.pack.errors import PackError
+from proofpile.pack.packer import PROOF_PILE_2_WEIGHTS, Framing, pack, prefix_name
 from proofpile.pack.tokenizer import (
     DEFAULT_TOKENIZER,
     PackTokenizer,

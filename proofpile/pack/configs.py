@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from proofpile.pack.megatron import TMP
-from proofpile.pack.packer import PackError
+from proofpile.pack.errors import PackError
 
 _SPLITS = {"train": "train", "validation": "valid", "test": "test"}
 

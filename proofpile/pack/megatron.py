@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from proofpile.errors import ProofpileError
+
 MAGIC = b"MMIDIDX\x00\x00"
 VERSION = 1
 HEADER = struct.Struct("<9sQBQQ")  # magic, version, dtype code, sequence count, document-index count
@@ -48,7 +50,7 @@ UINT16_LIMIT = 65_536
 TMP = ".tmp"
 
 
-class IndexFormatError(ValueError):
+class IndexFormatError(ProofpileError, ValueError):
     """A `.bin`/`.idx` pair that Megatron would misread; the message names the file and the fault."""
 
 

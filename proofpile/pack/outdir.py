@@ -17,11 +17,13 @@ import json
 import os
 from pathlib import Path
 
+from proofpile.errors import ProofpileError
+
 MARKER = ".proofpile-pack"
 _HEADER = {"proofpile_pack_dir": 1}
 
 
-class OutDirError(ValueError):
+class OutDirError(ProofpileError, ValueError):
     """The directory cannot be used for a pack; one line naming it."""
 
 

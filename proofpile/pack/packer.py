@@ -27,6 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from proofpile.pack.configs import write_configs
+from proofpile.pack.errors import PackError
 from proofpile.pack.megatron import TMP, IndexedWriter, paths, token_dtype
 from proofpile.pack.outdir import OutDirError, PackDir, inside
 from proofpile.pack.spill import PrefixSet
@@ -50,10 +52,6 @@ _READ_ROWS = 256
 _IN_FLIGHT_PER_WORKER = 2
 #: documents above this are skipped (`too_long`): a tokenizer that cannot be fed pieces needs the whole text
 DEFAULT_MAX_DOCUMENT_BYTES = 64 << 20
-
-
-class PackError(ValueError):
-    """Bad input or options; one line naming the file or option."""
 
 
 @dataclass(frozen=True)
@@ -440,7 +438,6 @@ def pack(
 
     `out` must be new, empty, or a previous pack (finished or killed): proofpile marks it when it starts
     (outdir.py), and a re-run replaces exactly the files the previous one wrote."""
-    from proofpile.pack.configs import write_configs
     from proofpile.pack.sequences import SequenceStreams
     from proofpile.pack.tokenizer import load_tokenizer
 

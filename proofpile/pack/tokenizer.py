@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from proofpile.errors import ProofpileError
 from proofpile.shards import sha256_file
+from proofpile.stages import PackStage
 
 #: Code Llama's tokenizer: the Llama 2 pieces plus 16 infilling/extra tokens (32,016)
-DEFAULT_TOKENIZER = "codellama/CodeLlama-7b-hf"
+DEFAULT_TOKENIZER = PackStage().tokenizer  # the recipe stage's default (proofpile.stages)
 
 _BOS_NAMES = ("<s>", "<|begin_of_text|>", "<bos>", "<|startoftext|>")
 _EOS_NAMES = ("</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>")
@@ -27,11 +29,11 @@ _UNK_NAMES = ("<unk>", "<|unk|>")
 _PAD_NAMES = ("<pad>", "<|pad|>")
 
 
-class TokenizerError(ValueError):
+class TokenizerError(ProofpileError, ValueError):
     """The tokenizer cannot be found or loaded; one line naming what was asked for."""
 
 
-class TokenizerParityError(RuntimeError):
+class TokenizerParityError(ProofpileError, RuntimeError):
     """sentencepiece and tokenizer.json disagree on a document: packing would write ids the model never saw."""
 
 

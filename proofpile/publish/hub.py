@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proofpile.errors import ProofpileError
 from proofpile.publish.stats import StatsError, find_pack, load_manifest, manifest_shape
 from proofpile.shards import sha256_file
 
@@ -30,7 +31,7 @@ CARD = "README.md"
 DEFAULT_TIMEOUT = 60.0
 
 
-class PublishError(Exception):
+class PublishError(ProofpileError):
     """Anything that stops a publish, as one line for the terminal."""
 
 

@@ -19,12 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from proofpile.errors import ProofpileError
+
 #: document lengths (UTF-8 bytes of `text`) are bucketed by floor(log2); bucket k holds [2^k, 2^(k+1))
 LENGTH_BUCKETS = 40
 _COUNTS = ("documents", "text_bytes", "tokens")
 
 
-class StatsError(Exception):
+class StatsError(ProofpileError):
     """A build directory that cannot be described: the message names the file and what is wrong."""
 
 

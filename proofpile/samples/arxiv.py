@@ -19,7 +19,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .web import _write_if_changed
+from .web import write_if_changed
 
 __all__ = ["ARXIV_SRC", "BULK_NAME", "PAPERS", "Paper", "bulk_tar_bytes", "paper_members", "write_arxiv_sample"]
 
@@ -112,5 +112,5 @@ def bulk_tar_bytes() -> bytes:
 def write_arxiv_sample(dest: Path) -> list[Path]:
     """Write the sample bulk archive under `dest` (rewritten only when its bytes changed); returns [its path]."""
     path = Path(dest) / BULK_NAME
-    _write_if_changed(path, bulk_tar_bytes())
+    write_if_changed(path, bulk_tar_bytes())
     return [path]

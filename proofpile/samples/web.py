@@ -127,11 +127,11 @@ def warc_bytes() -> bytes:
 def write_web_sample(dest: Path) -> list[Path]:
     """Write the sample WARC under `dest` (rewritten only when its bytes changed); returns [its path]."""
     path = Path(dest) / WARC_NAME
-    _write_if_changed(path, warc_bytes())
+    write_if_changed(path, warc_bytes())
     return [path]
 
 
-def _write_if_changed(path: Path, data: bytes) -> None:
+def write_if_changed(path: Path, data: bytes) -> None:
     """Atomic, and leaves an identical file alone so a resumed build sees the same file."""
     try:
         if path.read_bytes() == data:

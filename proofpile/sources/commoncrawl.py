@@ -36,6 +36,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from proofpile.documents import SOURCE, SUBSET, URL, loggable, printable, stable_id
+from proofpile.errors import ProofpileError
 from proofpile.failed_inputs import TaskFailures
 from proofpile.redact import redact_text, redact_url
 from proofpile.sources import http_limits
@@ -54,7 +55,7 @@ DEFAULT_MAX_FILE_BYTES = 8 * 2**30
 MAX_PATHS_LIST_BYTES = 256 * 2**20
 
 
-class WarcListError(RuntimeError):
+class WarcListError(ProofpileError, RuntimeError):
     """The list of WARC files could not be read; one line naming where it was looked for."""
 
 

@@ -15,6 +15,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from proofpile.errors import ProofpileError
+
 # our language name -> GitHub's `language:` qualifier
 GITHUB_LANGUAGES: dict[str, str] = {
     "lean": "Lean",
@@ -38,7 +40,7 @@ GITHUB_LANGUAGES: dict[str, str] = {
 _SEARCH_RESULT_CAP = 1000  # GitHub returns at most this many results for any search
 
 
-class DiscoverError(RuntimeError):
+class DiscoverError(ProofpileError, RuntimeError):
     """The GitHub API refused or failed; the message is one line saying what to do about it."""
 
 

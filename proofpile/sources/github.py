@@ -28,6 +28,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from proofpile.documents import COMMIT, LANG, PATH, REPO, SOURCE, SUBSET, URL, loggable, stable_id
+from proofpile.errors import ProofpileError
 from proofpile.failed_inputs import TaskFailures
 from proofpile.redact import redact_text, redact_url
 from proofpile.sources.repo_manifest import RepoSpec
@@ -65,7 +66,7 @@ _INHERITED_GIT_VARS = (
 )
 
 
-class RepoError(RuntimeError):
+class RepoError(ProofpileError, RuntimeError):
     """One repository could not be used; the message is one line naming it, safe to log and move on.
     `transient`: the network or the server failed (timeout, refused connection, HTTP 5xx), not the repository,
     so a resumed build tries it again."""

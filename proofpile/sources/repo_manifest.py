@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from proofpile.errors import ProofpileError
+
 _COMMIT = re.compile(r"[0-9a-fA-F]{7,40}")
 # GitHub allows letters, digits, '-', '_' and '.' in owner and repository names
 _GITHUB_SHORT = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -30,7 +32,7 @@ class RepoSpec:
     origin: str  # "manifest.txt:LINE", so later errors can point back at the line to fix
 
 
-class ManifestError(ValueError):
+class ManifestError(ProofpileError, ValueError):
     """One bad manifest line; ``str()`` is a single line a user can paste into an editor's goto-line."""
 
     def __init__(self, origin: str, problem: str, line: str):
