@@ -53,6 +53,7 @@ def build(
     from contextlib import nullcontext
 
     from proofpile.build import dry_run as describe_only
+    from proofpile.decontam.benchmarks import BenchmarkError
     from proofpile.build import plan_build, run_build
     from proofpile.manifest import empty_output_hint, render_funnel
     from proofpile.outdir import owned
@@ -94,7 +95,7 @@ def build(
                 workers = workers or rec.executor.workers or 1
                 with use(plan.recipe.executor, workers):
                     manifest = run_build(plan, workers=workers, progress=progress and sys.stderr.isatty())
-        except RecipeError as e:
+        except (RecipeError, BenchmarkError) as e:  # a benchmark that cannot be had is found when it is indexed
             _fail(str(e))
         except OSError as e:  # disk full, read-only output: what failed and where, not a traceback
             _fail(_os_error(e), 1)
