@@ -35,9 +35,11 @@ _JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.bz2")  # fsspec 
 _REPORT_FILES = {"contamination.parquet"}
 
 
-def input_files(inputs: list[Path]) -> list[tuple[Path, Path]]:
-    """(file, path relative to its input root) for every Parquet/JSONL shard under the inputs."""
+def input_files(inputs: list[Path], skip: Path | None = None) -> list[tuple[Path, Path]]:
+    """(file, path relative to its input root) for every Parquet/JSONL shard under the inputs, except those
+    under `skip` (the output directory: an --out inside an input folder must not be read back as input)."""
     out = []
+    skip = skip.resolve() if skip is not None else None
     for root in inputs:
         if root.is_file():
             out.append((root, Path(root.name)))
@@ -47,7 +49,8 @@ def input_files(inputs: list[Path]) -> list[tuple[Path, Path]]:
         for p in sorted(root.rglob("*")):
             rel = p.relative_to(root)
             if (p.is_file() and p.name not in _REPORT_FILES and not (set(rel.parts) & _SKIP_DIRS)
-                    and p.name.endswith((".parquet", *_JSONL_SUFFIXES))):
+                    and p.name.endswith((".parquet", *_JSONL_SUFFIXES))
+                    and (skip is None or not p.resolve().is_relative_to(skip))):
                 out.append((p, rel))
     if not out:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no .parquet or .jsonl shards")
@@ -146,7 +149,7 @@ def _document(row: dict, fallback_id: str) -> tuple[Document | None, str]:
 
 def decontaminate(inputs: list[Path], out: Path, filt: DecontaminationFilter) -> dict:
     """Run `filt` over every shard; write clean shards and the report under `out`; return the summary."""
-    files = input_files(inputs)
+    files = input_files(inputs, skip=Path(out))
     skipped: Counter[str] = Counter()
     _ = filt.index  # fail on a bad benchmark before writing anything
     outdir.claim(Path(out), "decontaminate")  # its shards and report would overwrite a user's same-named files
