@@ -53,20 +53,17 @@ def test_a_symlinked_data_folder_is_refused_not_swept(tmp_path, link):
     assert target.read_bytes() == b"the user's own file"
 
 
-def test_a_symlinked_subset_folder_is_refused_by_the_cli(sample_build, tmp_path, lid_model):
+def test_a_symlinked_subset_folder_is_refused_by_the_cli(tmp_path, lid_model):
     out = tmp_path / "b"
-    shutil.copytree(sample_build, out, symlinks=True)
+    build = ("build", "algebraic-stack", "--sample", "--out", out, "--set", f"langid.model={lid_model}", "--no-progress")
+    run_cli(*build)
     user = tmp_path / "user"
     user.mkdir()
     (user / "train-agda-00000-of-00001.parquet").write_bytes(b"precious")
     shutil.rmtree(out / "data" / "algebraic-stack")
     (out / "data" / "algebraic-stack").symlink_to(user)
     (out / "_work" / "logs" / "finalize" / "completions" / "00000").unlink()  # as if killed during finalize
-    r = run_cli("build", "algebraic-stack", "--sample", "--out", out, "--set", f"langid.model={lid_model}",
-                "--no-progress", check=False)
-    assert r.returncode != 0
-    # the copy is another --out, so the identity check may speak first; either way nothing of the user's goes
-    assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+    assert "symbolic link" in _one_error_line(run_cli(*build, check=False))
     assert [p.name for p in user.iterdir()] == ["train-agda-00000-of-00001.parquet"]
     assert (user / "train-agda-00000-of-00001.parquet").read_bytes() == b"precious"
 
