@@ -26,6 +26,11 @@ def _os_error(e: OSError) -> str:
     return (str(e).splitlines() or [type(e).__name__])[0]
 
 
+def _check_workers(workers: Optional[int]) -> None:
+    if workers is not None and workers < 1:  # 0 silently meant "the default" and -1 "every task at once"
+        _fail(f"--workers {workers}: must be at least 1")
+
+
 @contextlib.contextmanager
 def _one_line(*errors: type[Exception]):
     """The command's own error classes, and what reading a wrong or damaged input raises (OSError, ValueError:
@@ -60,6 +65,7 @@ def build(
     from proofpile.proctree import stop_tree_on_signals
     from proofpile.recipes import RecipeError, load_recipe
 
+    _check_workers(workers)
     # --crawl/--max-files are shorthands for the commoncrawl source's fields; --crawl replaces any other WARC list
     web = [f"commoncrawl.crawl={crawl}", "commoncrawl.paths_file=null", "commoncrawl.files=[]"] if crawl else []
     web += [f"commoncrawl.max_files={max_files}"] if max_files is not None else []
@@ -274,6 +280,7 @@ def pack_run(
     """Tokenize INPUT into Megatron .bin/.idx prefixes (same as `proofpile pack INPUT ...`)."""
     from proofpile.pack import PROOF_PILE_2_WEIGHTS, Framing, PackError, TokenizerError, TokenizerParityError, pack
 
+    _check_workers(workers)
     weights = dict(PROOF_PILE_2_WEIGHTS) if proof_pile_2 else {}
     for item in weight or []:
         name, sep, value = item.partition("=")
@@ -339,6 +346,7 @@ def dedup(
     from proofpile.dedup.near import DedupError, NearDedupConfig, near_dedup
     from proofpile.manifest import render_funnel
 
+    _check_workers(workers)
     with _one_line(DedupError):
         config = NearDedupConfig(MinHashParams(ngram=ngram, bands=bands, rows=rows, seed=seed),
                                  priority=tuple(p.strip() for p in priority.split(",") if p.strip()))

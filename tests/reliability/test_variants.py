@@ -187,3 +187,13 @@ def test_a_benchmark_that_cannot_be_had_is_one_line_in_a_build(tmp_path, lid_mod
                 "--set", f"langid.model={lid_model}", "--set", "decontaminate.enabled=true",
                 "--set", "decontaminate.benchmarks=[gsm8k, no-such-benchmark]", check=False)
     assert "no-such-benchmark: unknown benchmark" in _one_error_line(r)
+
+
+@pytest.mark.parametrize("command, workers", [("build", "0"), ("dedup", "-1"), ("pack", "0")])
+def test_workers_below_one_is_one_line(tmp_path, command, workers):
+    """`--workers 0` silently meant the default and `-1` every task at once."""
+    args = {"build": ["build", "algebraic-stack", "--sample"], "dedup": ["dedup", tmp_path],
+            "pack": ["pack", tmp_path]}[command]
+    r = run_cli(*args, "--out", tmp_path / "o", "--workers", workers, check=False)
+    assert f"--workers {workers}: must be at least 1" in _one_error_line(r)
+    assert not (tmp_path / "o").exists()
