@@ -166,6 +166,44 @@ def test_one_repository_failing_with_an_os_error_costs_that_repository(tmp_path,
     assert any(m.startswith("test/a") and "NotADirectoryError" in m for m in warnings_logged)
 
 
+# --- 4. bounded cost -------------------------------------------------------------------------------------------
+
+_PAPER = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
+
+
+@pytest.mark.parametrize("name, body", [
+    # a macro with an argument used 20,000 times on a `{` that never closes: 77 s before (quadratic), 0.05 s now
+    ("unclosed macro arguments", "\\newcommand{\\f}[1]{#1}\n" + "\\f{" * 20_000),
+    # the same through the include scanner: 20 s for 10,000 before
+    ("unclosed includes", "\\input{" * 20_000),
+    # optional arguments that never close: 21 s for 10,000 before; each scan now stops at _MAX_OPTIONAL_CHARS
+    ("unclosed optional arguments", "\\newcommand{\\g}[2][d]{#1#2}\n" + "\\g[" * 10_000),
+])
+def test_unclosed_groups_in_latex_cost_linear_time(name, body):
+    """Every `\\macro{` without a closer scanned to the end of the file. Caps are generous (measured 10-50x
+    lower); the text around the hostile part still comes out."""
+    import time
+
+    from proofpile.extract.latex import clean_project
+
+    start = time.perf_counter()
+    cleaned = clean_project({"main.tex": _PAPER % ("Fermat's little theorem. " + body)})
+    assert time.perf_counter() - start < 10.0, name
+    assert "Fermat's little theorem" in cleaned.text
+
+
+def test_brace_pairs_answer_as_the_scan_does(monkeypatch):
+    """The one-pass brace pairing gives what scanning from each `{` gives: escapes, `\\\\{`, unclosed ones."""
+    from proofpile.extract import latex_macros as lm
+
+    text = ("\\{ a {b \\} {c} d} \\\\{e} [x {y] z}] {f {g} " * 60) + "{h {"
+    opens = [i for i, c in enumerate(text) if c in "{["]
+    paired = [lm.read_group(text, i, c, "}" if c == "{" else "]") for i, c in ((i, text[i]) for i in opens)]
+    monkeypatch.setattr(lm, "_PAIRED_FROM", len(text) + 1)  # every question answered by scanning
+    scanned = [lm.read_group(text, i, c, "}" if c == "{" else "]") for i, c in ((i, text[i]) for i in opens)]
+    assert paired == scanned and any(p is None for p in paired) and sum(p is not None for p in paired) > 100
+
+
 # --- 6. one `error:` line ---------------------------------------------------------------------------------------
 
 def _one_error_line(r) -> str:
