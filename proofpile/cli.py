@@ -290,12 +290,15 @@ def pack_run(
             sep = ""
         if not sep or not name:
             _fail(f"--weight {item}: expected SUBSET=NUMBER")
+    from proofpile.outdir import BusyError, reading
+
     try:
-        record = pack(input, tokenizer, out, format=format, workers=workers, seq_len=seq_len, shuffle_seed=shuffle_seed,
-                      framing=Framing(bos=bos, eos=eos), by_lang=by_lang, weights=weights or None, subset=subset,
-                      text_column=text_column, backend=backend, progress=progress and sys.stderr.isatty(),
-                      max_document_bytes=max_document_bytes)
-    except (PackError, TokenizerError, TokenizerParityError, OSError) as e:
+        with reading(input):  # not while a build is rewriting the shards it would read
+            record = pack(input, tokenizer, out, format=format, workers=workers, seq_len=seq_len,
+                          shuffle_seed=shuffle_seed, framing=Framing(bos=bos, eos=eos), by_lang=by_lang,
+                          weights=weights or None, subset=subset, text_column=text_column, backend=backend,
+                          progress=progress and sys.stderr.isatty(), max_document_bytes=max_document_bytes)
+    except (PackError, TokenizerError, TokenizerParityError, OSError, BusyError) as e:
         _fail(str(e))
     for err in record["errors"]:
         typer.echo(f"warning: {err}", err=True)
@@ -404,7 +407,9 @@ def stats(
 
     from proofpile.publish.stats import StatsError, compute_stats, render_stats
 
-    with _one_line(StatsError):
+    from proofpile.outdir import reading
+
+    with _one_line(StatsError), reading(directory):
         result = compute_stats(directory, pack=pack)
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if json_ else render_stats(result).rstrip())
 
@@ -419,7 +424,9 @@ def card(
     from proofpile.publish.card import write_card
     from proofpile.publish.stats import StatsError
 
-    with _one_line(StatsError):
+    from proofpile.outdir import reading
+
+    with _one_line(StatsError), reading(directory):  # not while a build is writing it
         result = write_card(directory, repo_id=repo, pack=pack)
     for w in result.stats["warnings"]:
         typer.echo(f"warning: {w}", err=True)
@@ -445,7 +452,9 @@ def publish(
     from proofpile.publish.hub import PublishError
     from proofpile.publish.hub import publish as run
 
-    with _one_line(PublishError):
+    from proofpile.outdir import reading
+
+    with _one_line(PublishError), reading(directory):  # never a build that is being (re)written
         result = run(directory, repo, private=private, revision=revision, dry_run=dry_run, endpoint=endpoint,
                      with_pack=with_pack, transfer=transfer, batch_files=batch_files, timeout=timeout,
                      progress_bars=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))

@@ -150,9 +150,15 @@ def _document(row: dict, fallback_id: str) -> tuple[Document | None, str]:
 def decontaminate(inputs: list[Path], out: Path, filt: DecontaminationFilter) -> dict:
     """Run `filt` over every shard; write clean shards and the report under `out`; return the summary."""
     files = input_files(inputs, skip=Path(out))
-    skipped: Counter[str] = Counter()
     _ = filt.index  # fail on a bad benchmark before writing anything
     outdir.claim(Path(out), "decontaminate")  # its shards and report would overwrite a user's same-named files
+    # one run per --out at a time, and none while an input build is being written
+    with outdir.locked(Path(out).resolve(), "decontaminate", lock=outdir.MARKER), outdir.reading(*inputs):
+        return _decontaminate(files, out, filt)
+
+
+def _decontaminate(files: list[tuple[Path, Path]], out: Path, filt: DecontaminationFilter) -> dict:
+    skipped: Counter[str] = Counter()
     for path, rel in files:
         rel = rel.with_name(_stem(rel.name))
         target = out / rel.parent

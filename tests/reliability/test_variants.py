@@ -128,6 +128,17 @@ def test_publish_uploads_no_file_outside_data_nor_behind_a_link(sample_build, tm
         local_files(copy)
 
 
+def test_slurm_job_files_that_must_hold_a_credential_are_private(tmp_path):
+    """`--executor slurm --dry-run` writes the raw --set values into the job scripts and pickles (the nodes
+    must fetch with them): they are the owner's alone, and stay under _work/, which nothing publishes."""
+    out = tmp_path / "o"
+    run_cli("build", "algebraic-stack", "--sample", "--out", out, "--executor", "slurm", "--dry-run",
+            "--set", "langid.model=https://user:CANARYPW@models.example/lid.176.ftz")
+    holding = [p for p in out.rglob("*") if p.is_file() and b"CANARYPW" in p.read_bytes()]
+    assert holding and all(p.relative_to(out).parts[0] == "_work" for p in holding)
+    assert all(p.stat().st_mode & 0o077 == 0 for p in holding), [oct(p.stat().st_mode) for p in holding]
+
+
 # --- 3. per-record (per-repository) fault isolation ---------------------------------------------------------------
 
 def test_classifier_data_loses_a_line_not_the_file(tmp_path):
@@ -202,6 +213,39 @@ def test_brace_pairs_answer_as_the_scan_does(monkeypatch):
     monkeypatch.setattr(lm, "_PAIRED_FROM", len(text) + 1)  # every question answered by scanning
     scanned = [lm.read_group(text, i, c, "}" if c == "{" else "]") for i, c in ((i, text[i]) for i in opens)]
     assert paired == scanned and any(p is None for p in paired) and sum(p is not None for p in paired) > 100
+
+
+# --- 5. operations ---------------------------------------------------------------------------------------------
+
+def test_readers_of_a_build_wait_for_no_one_and_write_nothing_while_it_is_being_built(sample_build, tmp_path,
+                                                                                     shared_data):
+    """pack, dedup, decontaminate, card, stats and publish read a build while a resume rewrote its shards (and
+    card wrote into it): each is now one line naming the process that holds the directory."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from proofpile.outdir import locked\n"
+         "with locked(Path(sys.argv[1]).resolve()):\n print('held', flush=True); sys.stdin.read()", str(sample_build)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        card_before = (sample_build / "README.md").read_bytes()
+        bench = f"math={shared_data / 'benchmarks' / 'math_test.jsonl'}"
+        tokenizer = shared_data / "tokenizer" / "llama2-tokenizer.model"
+        for args in (["pack", sample_build, "--out", tmp_path / "p", "--tokenizer", tokenizer, "--no-progress"],
+                     ["dedup", sample_build, "--out", tmp_path / "d", "--no-progress"],
+                     ["decontaminate", sample_build, "--out", tmp_path / "c", "--bench-file", bench],
+                     ["card", sample_build], ["stats", sample_build],
+                     ["publish", sample_build, "--repo", "a/b", "--dry-run", "--endpoint", "http://127.0.0.1:9"]):
+            line = _one_error_line(run_cli(*args, check=False))
+            assert f"being built by another proofpile process (pid {holder.pid})" in line, (args[0], line)
+        assert not (tmp_path / "p").exists() and not (tmp_path / "c" / "contamination.json").exists()
+        assert (sample_build / "README.md").read_bytes() == card_before
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    run_cli("stats", sample_build)  # free again once the holder is gone
 
 
 # --- 6. one `error:` line ---------------------------------------------------------------------------------------
