@@ -41,6 +41,8 @@ def input_files(inputs: list[Path], skip: Path | None = None) -> list[tuple[Path
     out = []
     skip = skip.resolve() if skip is not None else None
     for root in inputs:
+        if skip is not None and (root.resolve() == skip or skip in root.resolve().parents):
+            raise ValueError(f"{root}: an input lies inside --out {skip}; choose another --out")
         if root.is_file():
             out.append((root, Path(root.name)))
             continue

@@ -80,6 +80,8 @@ def test_decontaminate_into_its_input_folder_does_not_read_its_own_output(sample
     second = run_cli("decontaminate", shards, "--out", shards / "clean", "--bench-file", bench)
     assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
     assert not (shards / "clean" / "clean").exists()
+    same = run_cli("decontaminate", shards, "--out", shards / "clean" / "..", "--bench-file", bench, check=False)
+    assert "an input lies inside --out" in _one_error_line(same)
 
 
 # --- 2. no secret in outputs ------------------------------------------------------------------------------------
