@@ -26,6 +26,11 @@ def _os_error(e: OSError) -> str:
     return (str(e).splitlines() or [type(e).__name__])[0]
 
 
+def _check_workers(workers: Optional[int]) -> None:
+    if workers is not None and workers < 1:  # 0 silently meant "the default" and -1 "every task at once"
+        _fail(f"--workers {workers}: must be at least 1")
+
+
 def _one_line(e: Exception) -> str:
     return _os_error(e) if isinstance(e, OSError) else (str(e).strip().splitlines() or [type(e).__name__])[0]
 
@@ -88,6 +93,7 @@ def build(
     from proofpile.proctree import stop_tree_on_signals
     from proofpile.recipes import load_recipe, with_crawl
 
+    _check_workers(workers)
     # --executor changes how the build runs, never what it builds
     rec, path = load_recipe(recipe, [*(set_ or []), *([f"executor.kind={executor}"] if executor else [])])
     rec, web = with_crawl(rec, path, crawl, max_files)
@@ -286,6 +292,7 @@ def pack_run(
     from proofpile.pack import PROOF_PILE_2_WEIGHTS
     from proofpile.pack.stage import pack_as_configured
 
+    _check_workers(workers)
     weights = dict(PROOF_PILE_2_WEIGHTS) if proof_pile_2 else {}
     for item in weight or []:
         name, sep, value = item.partition("=")
@@ -295,11 +302,14 @@ def pack_run(
             sep = ""
         if not sep or not name:
             _fail(f"--weight {item}: expected SUBSET=NUMBER")
-    cfg = _stage_config(PackStage, tokenizer=tokenizer, format=format, seq_len=seq_len, shuffle_seed=shuffle_seed,
-                        by_lang=by_lang, weights=weights, bos=bos, eos=eos)
-    extra = {} if max_document_bytes is None else {"max_document_bytes": max_document_bytes}
-    record = pack_as_configured(input, out, cfg, workers=workers, subset=subset, text_column=text_column,
-                                backend=backend, progress=progress and sys.stderr.isatty(), **extra)
+    from proofpile.outdir import reading
+
+    with reading(input):  # not while a build is rewriting the shards it would read
+        cfg = _stage_config(PackStage, tokenizer=tokenizer, format=format, seq_len=seq_len, shuffle_seed=shuffle_seed,
+                            by_lang=by_lang, weights=weights, bos=bos, eos=eos)
+        extra = {} if max_document_bytes is None else {"max_document_bytes": max_document_bytes}
+        record = pack_as_configured(input, out, cfg, workers=workers, subset=subset, text_column=text_column,
+                                    backend=backend, progress=progress and sys.stderr.isatty(), **extra)
     for err in record["errors"]:
         typer.echo(f"warning: {err}", err=True)
     for subset_name, splits in record["tokens"].items():
@@ -349,6 +359,7 @@ def dedup(
     from proofpile.dedup.near import NearDedupConfig, near_dedup
     from proofpile.manifest import render_funnel
 
+    _check_workers(workers)
     order = None if priority is None else [p.strip() for p in priority.split(",") if p.strip()]
     config = NearDedupConfig.from_stage(_stage_config(NearDedupStage, ngram=ngram, bands=bands, rows=rows,
                                                       seed=seed, priority=order))
@@ -405,7 +416,10 @@ def stats(
 
     from proofpile.publish.stats import compute_stats, render_stats
 
-    result = compute_stats(directory, pack=pack)
+    from proofpile.outdir import reading
+
+    with reading(directory):
+        result = compute_stats(directory, pack=pack)
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if json_ else render_stats(result).rstrip())
 
 
@@ -418,7 +432,10 @@ def card(
     """Write DIR/README.md, the Hub dataset card, with its figures in DIR/assets/."""
     from proofpile.publish.card import write_card
 
-    result = write_card(directory, repo_id=repo, pack=pack)
+    from proofpile.outdir import reading
+
+    with reading(directory):  # not while a build is writing it
+        result = write_card(directory, repo_id=repo, pack=pack)
     for w in result.stats["warnings"]:
         typer.echo(f"warning: {w}", err=True)
     typer.echo(f"card: {result.path}")
@@ -442,9 +459,12 @@ def publish(
     """Upload README.md, assets/, data/ and manifest.json to a Hub dataset repo; re-running resumes."""
     from proofpile.publish.hub import publish as run
 
-    result = run(directory, repo, private=private, revision=revision, dry_run=dry_run, endpoint=endpoint,
-                 with_pack=with_pack, transfer=transfer, batch_files=batch_files, timeout=timeout,
-                 progress_bars=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))
+    from proofpile.outdir import reading
+
+    with reading(directory):  # never a build that is being (re)written
+        result = run(directory, repo, private=private, revision=revision, dry_run=dry_run, endpoint=endpoint,
+                     with_pack=with_pack, transfer=transfer, batch_files=batch_files, timeout=timeout,
+                     progress_bars=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))
     plan = result.plan
     size = sum(f.size for f in plan.to_upload)
     if dry_run:

@@ -112,7 +112,7 @@ os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 @contextmanager
-def locked(directory: Path, kind: str = "build"):
+def locked(directory: Path, kind: str = "build", lock: str = LOCK):
     """Hold an exclusive lock on `directory` (already claimed) for the block; BusyError if another process holds
     it. The lock file records the holder's pid for that message. Nested use in one process is a no-op (a second
     flock on a new descriptor would conflict with our own)."""
@@ -124,7 +124,7 @@ def locked(directory: Path, kind: str = "build"):
         finally:
             _held[key] -= 1
         return
-    path = directory / LOCK
+    path = directory / lock  # `lock=MARKER` for outputs without a _work/ (decontaminate's)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     _fds.add(fd)
@@ -134,8 +134,9 @@ def locked(directory: Path, kind: str = "build"):
         except BlockingIOError:
             raise BusyError(f"{directory} is being {_past(kind)} by another proofpile process "
                             f"(pid {_holder(path)})") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if lock == LOCK:  # the marker's contents are its identity: the holder's pid is not written there
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         _held[key] = 1
         try:
             yield
@@ -144,6 +145,39 @@ def locked(directory: Path, kind: str = "build"):
     finally:
         _fds.discard(fd)
         os.close(fd)  # releases the lock; the file stays (removing it would race with a process opening it)
+
+
+@contextmanager
+def reading(*paths: Path):
+    """For the block, keep out any proofpile process that writes one of `paths` (a build, dedup or decontaminate
+    output being read by pack, dedup, card, stats, publish...): a shared lock on each one's lock file, so a
+    reader never sees shards half-rewritten by a resume, and a writer started meanwhile is refused. Paths that
+    are not such directories (a shard file, a folder of Parquet) are passed over."""
+    fds: list[int] = []
+    try:
+        for directory in paths:
+            directory = Path(directory).resolve()
+            for path in (directory / LOCK, directory / MARKER):
+                if str(directory) in _held or not path.is_file():
+                    continue
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except OSError:
+                    continue
+                fds.append(fd)
+                _fds.add(fd)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    kind = owner(directory) or "build"
+                    pid = f" (pid {_holder(path)})" if path.name != MARKER else ""
+                    raise BusyError(f"{directory} is being {_past(kind)} by another proofpile process{pid}; "
+                                    "wait for it to finish") from None
+        yield
+    finally:
+        for fd in fds:
+            _fds.discard(fd)
+            os.close(fd)
 
 
 @contextmanager

@@ -36,6 +36,14 @@ SECRET_PARAMS = frozenset({
     "token", "access_token", "refresh_token", "id_token", "auth", "authorization", "private_token",
     "api_key", "apikey", "api-key", "key", "secret", "client_secret", "password", "passwd", "pwd",
 })
+#: endings of parameter names (lower case, `-` read as `_`) that name a credential whatever the service calls
+#: the rest (`hf_token`, `accessToken`, `client-secret`, `aws_secret_access_key`)
+SECRET_SUFFIXES = ("token", "secret", "signature", "password", "passwd", "credential", "credentials", "apikey",
+                   "api_key", "access_key", "secret_key", "private_key", "secret_access_key")
+#: credentials recognisable by their shape wherever they appear (a path, an error message): Hugging Face,
+#: GitHub and GitLab tokens
+_TOKEN_SHAPES = re.compile(r"\b(?:hf_[A-Za-z0-9]{30,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
+                           r"|glpat-[A-Za-z0-9_-]{20,})")
 USERINFO = "***"
 REDACTED = "REDACTED"
 
@@ -45,12 +53,16 @@ _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
 _TRAILING_PUNCTUATION = ".,;:)]}!"
 
 
+def _secret_name(name: str) -> bool:
+    return name in SECRET_PARAMS or name.replace("-", "_").endswith(SECRET_SUFFIXES)
+
+
 def _redact_params(params: str) -> str:
     """`a=1&X-Amz-Signature=s` -> `a=1&X-Amz-Signature=REDACTED`; separators and order kept as they were."""
     out = []
     for piece in re.split(r"([&;])", params):
         name, eq, _ = piece.partition("=")
-        if eq and unquote_plus(name).strip().lower() in SECRET_PARAMS:
+        if eq and _secret_name(unquote_plus(name).strip().lower()):
             piece = f"{name}={REDACTED}"
         out.append(piece)
     return "".join(out)
@@ -77,12 +89,17 @@ def redact_url(url: str) -> str:
         query = _redact_params(query)
     if hash_ and "=" in fragment:  # OAuth implicit flow puts `access_token=` in the fragment
         fragment = _redact_params(fragment)
-    return url[:scheme_end] + netloc + path + q + query + hash_ + fragment
+    return _TOKEN_SHAPES.sub(REDACTED, url[:scheme_end] + netloc + path + q + query + hash_ + fragment)
 
 
 def redact_text(text: str) -> str:
-    """Every URL inside a log line or error message redacted; the surrounding text is left alone."""
-    if not isinstance(text, str) or "://" not in text:
+    """Every URL inside a log line or error message redacted, and every token of a known shape; the
+    surrounding text is left alone."""
+    if not isinstance(text, str):
+        return text
+    if "_" in text or "-" in text:
+        text = _TOKEN_SHAPES.sub(REDACTED, text)
+    if "://" not in text:
         return text
 
     def one(match: re.Match) -> str:

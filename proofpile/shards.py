@@ -248,9 +248,17 @@ def clear_subsets(out: Path, subsets: list[str], work: str = "_work") -> None:
     """Before an interrupted final write is redone: its shards are rewritten from scratch, so those of these
     subsets that it did finish go too (their `-of-` totals and contents may differ), and the temporary files of
     `<out>/<work>/`. Only files named as proofpile names shards are removed: anything else a user put under
-    `data/<subset>/` stays, and so does the folder then."""
+    `data/<subset>/` stays, and so does the folder then. A `data/` or `data/<subset>/` that is a symbolic link
+    is refused: the clean-up and the shards written after it would land in the link's target, a folder
+    proofpile did not make."""
+    from proofpile.outdir import OutDirError
+
     for subset in subsets:
         folder = out / "data" / subset
+        for link in (folder.parent, folder):
+            if link.is_symlink():
+                raise OutDirError(f"{link}: is a symbolic link, and proofpile writes shards only into folders it "
+                                  "made; remove the link (its target is left alone)")
         if not folder.is_dir():
             continue
         for p in folder.iterdir():

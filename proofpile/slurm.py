@@ -130,7 +130,12 @@ def prepare(plan, overrides: list[str] = (), sample: bool = False, throttle: int
     result.final = SlurmJob(f"{cfg.job_name_prefix}-finish", final)
     result.submit_script = folder / "submit.sh"
     result.submit_script.write_text(_submit_script(result))
-    result.submit_script.chmod(0o755)
+    result.submit_script.chmod(0o700)
+    # the jobs fetch with the raw input URLs and --set values, credentials included (they must: a redacted URL
+    # cannot be read), so what holds them is readable by its owner only; it all stays under _work/, which
+    # nothing publishes
+    for held in [*folder.glob("*.sbatch"), *(plan.work / "logs").glob("*/executor.pik")]:
+        held.chmod(0o600)
     return result
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from proofpile.documents import loggable
 from proofpile.failed_inputs import failed_folder
-from proofpile.recipes import Recipe, resolve_relative
+from proofpile.recipes import Recipe, RecipeError, resolve_relative
 from proofpile.redact import redact_text, redact_tree, redact_url
 
 
@@ -104,6 +104,12 @@ def plan_stack(cfg, recipe: Recipe, recipe_path: Path) -> SourcePlan | None:
         return None
     files = [f if "://" in f else str(resolve_relative(recipe_path, f)) for f in cfg.files]
     langs = list(cfg.langs)
+    from proofpile.sources.stack import STACK_FILE_SUFFIXES
+
+    if unsupported := [f for f in files if not f.endswith(STACK_FILE_SUFFIXES)]:  # before any task starts
+        raise RecipeError(f"{recipe_path}: sources.stack.files: {loggable(redact_url(unsupported[0]))}: "
+                          f"not one of {', '.join(STACK_FILE_SUFFIXES)}"
+                          + (f" ({len(unsupported) - 1} more)" if len(unsupported) > 1 else ""))
 
     def make_reader(work: Path):
         from proofpile.sources.stack import StackReader

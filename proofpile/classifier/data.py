@@ -8,7 +8,7 @@ on every run, and `train` and `eval` agree on it without sharing any state.
 from __future__ import annotations
 
 import gzip
-import json
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,12 +48,6 @@ def is_held_out(text: str, holdout: float = HOLDOUT) -> bool:
     return xxhash.xxh64_intdigest(text.encode("utf-8", "surrogatepass"), seed=_SPLIT_SEED) % 1_000_000 < holdout * 1_000_000
 
 
-def _open(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
-
-
 def read_examples(
     path: str | Path,
     *,
@@ -84,26 +78,35 @@ def read_examples(
         if warn is not None:
             warn(f"{path}:{lineno}: {what}; record skipped")
 
-    with _open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                bad(lineno, "bad_json", f"not JSON ({e.msg})")
-                continue
-            text = record.get(text_field) if isinstance(record, dict) else None
-            if not isinstance(text, str):
-                bad(lineno, "no_text", f"no string field {text_field!r}")
-                continue
-            if split != "all" and is_held_out(text, holdout) != (split == "held-out"):
-                continue
-            if from_raw:
-                yield strip_latex(text), latex_label(text)
-                continue
-            label = parse_label(record.get(label_field))
-            if label is None:
-                bad(lineno, "bad_label", f"label {record.get(label_field)!r} in {label_field!r} is not math/other")
-                continue
-            yield text, label
+    from proofpile.jsonl import parse_line
+
+    # bytes in, each line decoded and parsed on its own (proofpile.jsonl.parse_line never raises): a bad byte or
+    # a line nested too deep costs that line, not the file
+    lineno = 0
+    try:
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                record, reason, detail = parse_line(line.removeprefix(b"\xef\xbb\xbf") if lineno == 1 else line)
+                if record is None and reason != "not_an_object":
+                    bad(lineno, reason, detail)
+                    continue
+                text = record.get(text_field) if isinstance(record, dict) else None
+                if not isinstance(text, str):
+                    bad(lineno, "no_text", f"no string field {text_field!r}")
+                    continue
+                if split != "all" and is_held_out(text, holdout) != (split == "held-out"):
+                    continue
+                if from_raw:
+                    yield strip_latex(text), latex_label(text)
+                    continue
+                label = parse_label(record.get(label_field))
+                if label is None:
+                    bad(lineno, "bad_label", f"label {record.get(label_field)!r} in {label_field!r} is not math/other")
+                    continue
+                yield text, label
+    except (OSError, EOFError, zlib.error) as e:  # a truncated or corrupt .gz: the examples before it are kept
+        problems["file_damaged"] += 1
+        if warn is not None:
+            warn(f"{path}: unreadable after line {lineno} ({type(e).__name__}); rest of file skipped")

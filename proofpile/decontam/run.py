@@ -35,10 +35,14 @@ _JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.bz2")  # fsspec 
 _REPORT_FILES = {"contamination.parquet"}
 
 
-def input_files(inputs: list[Path]) -> list[tuple[Path, Path]]:
-    """(file, path relative to its input root) for every Parquet/JSONL shard under the inputs."""
+def input_files(inputs: list[Path], skip: Path | None = None) -> list[tuple[Path, Path]]:
+    """(file, path relative to its input root) for every Parquet/JSONL shard under the inputs, except those
+    under `skip` (the output directory: an --out inside an input folder must not be read back as input)."""
     out = []
+    skip = skip.resolve() if skip is not None else None
     for root in inputs:
+        if skip is not None and (root.resolve() == skip or skip in root.resolve().parents):
+            raise ValueError(f"{root}: an input lies inside --out {skip}; choose another --out")
         if root.is_file():
             out.append((root, Path(root.name)))
             continue
@@ -47,7 +51,8 @@ def input_files(inputs: list[Path]) -> list[tuple[Path, Path]]:
         for p in sorted(root.rglob("*")):
             rel = p.relative_to(root)
             if (p.is_file() and p.name not in _REPORT_FILES and not (set(rel.parts) & _SKIP_DIRS)
-                    and p.name.endswith((".parquet", *_JSONL_SUFFIXES))):
+                    and p.name.endswith((".parquet", *_JSONL_SUFFIXES))
+                    and (skip is None or not p.resolve().is_relative_to(skip))):
                 out.append((p, rel))
     if not out:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no .parquet or .jsonl shards")
@@ -146,10 +151,16 @@ def _document(row: dict, fallback_id: str) -> tuple[Document | None, str]:
 
 def decontaminate(inputs: list[Path], out: Path, filt: DecontaminationFilter) -> dict:
     """Run `filt` over every shard; write clean shards and the report under `out`; return the summary."""
-    files = input_files(inputs)
-    skipped: Counter[str] = Counter()
+    files = input_files(inputs, skip=Path(out))
     _ = filt.index  # fail on a bad benchmark before writing anything
     outdir.claim(Path(out), "decontaminate")  # its shards and report would overwrite a user's same-named files
+    # one run per --out at a time, and none while an input build is being written
+    with outdir.locked(Path(out).resolve(), "decontaminate", lock=outdir.MARKER), outdir.reading(*inputs):
+        return _decontaminate(files, out, filt)
+
+
+def _decontaminate(files: list[tuple[Path, Path]], out: Path, filt: DecontaminationFilter) -> dict:
+    skipped: Counter[str] = Counter()
     for path, rel in files:
         rel = rel.with_name(_stem(rel.name))
         target = out / rel.parent

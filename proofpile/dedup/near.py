@@ -345,34 +345,36 @@ def near_dedup(
             raise DedupError(f"{f}: an input lies inside --out {out}; choose another --out")
     index_in = read_index_identity(Path(against).resolve(), config.params) if against else None
     outdir.claim(out, "dedup")  # never into a folder proofpile did not make: a re-run clears shards there
-    work = out / WORK
-    identity = json.dumps({"files": [[str(f), f.stat().st_size] for f in files], "config": _config_json(config),
-                           "against": str(index_in) if index_in else None}, indent=1, sort_keys=True)
-    marker = work / "dedup.json"
-    if marker.is_file() and marker.read_text() != identity:
-        raise DedupError(f"{out}: holds a dedup of other inputs or parameters; use a new --out or delete it")
-    work.mkdir(parents=True, exist_ok=True)
-    marker.write_text(identity)
+    # one dedup per --out at a time, and none while a build (or dedup) it reads is being written
+    with outdir.locked(out, "dedup"), outdir.reading(*inputs, *([against] if against else [])):
+        work = out / WORK
+        identity = json.dumps({"files": [[str(f), f.stat().st_size] for f in files], "config": _config_json(config),
+                               "against": str(index_in) if index_in else None}, indent=1, sort_keys=True)
+        marker = work / "dedup.json"
+        if marker.is_file() and marker.read_text() != identity:
+            raise DedupError(f"{out}: holds a dedup of other inputs or parameters; use a new --out or delete it")
+        work.mkdir(parents=True, exist_ok=True)
+        marker.write_text(identity)
 
-    duplicates = out / "duplicates.parquet"
-    removed = run_lsh(files, work, config, duplicates, workers, index_in, progress)
-    write_logs = work / "logs" / "write"
-    subsets = sorted({s or "unknown" for f in files
-                      for s in pq.read_table(f, columns=["subset"]).column("subset").unique().to_pylist()})
-    if not (write_logs / "completions" / "00000").is_file():
-        clear_subsets(out, subsets)
-    writer = ShardWriter(str(out), lang_subsets=_subsets_split_by_lang(files))
-    run_stage([NearDupShardReader([str(f) for f in files], str(removed)), writer], 1, 1,
-              write_logs, "near-dedup: write", progress)
-    index_out = out / INDEX
-    run_stage([LshIndex(str(work), len(files), str(index_out), config.window_records,
-                        str(index_in) if index_in else None)],
-              config.params.bands, workers, work / "logs" / "index", "near-dedup: index", progress)
-    (index_out / "index.json").write_text(json.dumps({"params": config.params.identity()}, indent=1) + "\n")
+        duplicates = out / "duplicates.parquet"
+        removed = run_lsh(files, work, config, duplicates, workers, index_in, progress)
+        write_logs = work / "logs" / "write"
+        subsets = sorted({s or "unknown" for f in files
+                          for s in pq.read_table(f, columns=["subset"]).column("subset").unique().to_pylist()})
+        if not (write_logs / "completions" / "00000").is_file():
+            clear_subsets(out, subsets)
+        writer = ShardWriter(str(out), lang_subsets=_subsets_split_by_lang(files))
+        run_stage([NearDupShardReader([str(f) for f in files], str(removed)), writer], 1, 1,
+                  write_logs, "near-dedup: write", progress)
+        index_out = out / INDEX
+        run_stage([LshIndex(str(work), len(files), str(index_out), config.window_records,
+                            str(index_in) if index_in else None)],
+                  config.params.bands, workers, work / "logs" / "index", "near-dedup: index", progress)
+        (index_out / "index.json").write_text(json.dumps({"params": config.params.identity()}, indent=1) + "\n")
 
-    manifest = _manifest(files, out, config, index_in, subsets)
-    mf.write_manifest(out / "manifest.json", manifest)
-    return manifest
+        manifest = _manifest(files, out, config, index_in, subsets)
+        mf.write_manifest(out / "manifest.json", manifest)
+        return manifest
 
 
 def _subsets_split_by_lang(files: list[Path]) -> list[str]:

@@ -59,13 +59,57 @@ class ExpandStats:
 _GROUP_CHARS = {("{", "}"): re.compile(r"[\\{}]"), ("[", "]"): re.compile(r"[\\\[\]{]")}
 
 
+#: an optional argument `[...]` longer than this is not taken for one (real ones are a few words: `\cite[p.~5]`,
+#: a theorem title); without the cap, a run of unclosed `\macro[` costs a scan to the end of the text each
+_MAX_OPTIONAL_CHARS = 1024
+#: texts at least this long get their brace pairs found once, in one pass (`_brace_pairs`)
+_PAIRED_FROM = 1024
+_pairs_cache: list[tuple[str, dict[int, int]]] = []  # the last few long texts asked about, newest last
+
+
+def _brace_pairs(text: str) -> dict[int, int]:
+    """Every `{` of `text` as TeX reads it from the start -> the index of its `}` (-1 when unclosed).
+
+    `read_group` on an unclosed `{` scans to the end of the text; callers ask at every macro use, so a run of
+    `\\f{` without closers was quadratic (a 60 KB file: 77 s). One pass over the text answers every such
+    question; it is kept for the last few texts because callers walk one text (a file, a macro body) at a time.
+    """
+    for cached, pairs in _pairs_cache:
+        if cached is text:
+            return pairs
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    find = _GROUP_CHARS[("{", "}")].search
+    j = 0
+    while (m := find(text, j)) is not None:
+        j = m.start()
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "{":
+            stack.append(j)
+            pairs[j] = -1
+        elif stack:
+            pairs[stack.pop()] = j
+        j += 1
+    _pairs_cache.append((text, pairs))
+    del _pairs_cache[:-4]
+    return pairs
+
+
 def read_group(text: str, i: int, open_: str = "{", close: str = "}") -> tuple[str, int] | None:
     """The balanced group starting at text[i] == open_: (inside, index after the closing char)."""
     if i >= len(text) or text[i] != open_:
         return None
+    if open_ == "{" and len(text) >= _PAIRED_FROM:
+        end = _brace_pairs(text).get(i)
+        if end is not None:  # else `{` is escaped as read from the start (`\\{`): scan from it as asked
+            return (text[i + 1 : end], end + 1) if end >= 0 else None
     find = _GROUP_CHARS[(open_, close)].search  # jump between the only characters that matter
+    limit = i + _MAX_OPTIONAL_CHARS if open_ == "[" else len(text)
     depth, j = 0, i
-    while (m := find(text, j)) is not None:
+    while (m := find(text, j, limit)) is not None:
         j = m.start()
         c = text[j]
         if c == "\\":

@@ -81,7 +81,7 @@ def local_files(directory: str | Path, with_pack: bool = False) -> list[LocalFil
         raise PublishError(str(e)) from None
     files = []
     for entry in sorted(manifest["outputs"]["shards"], key=lambda s: s["path"]):
-        path = directory / entry["path"]
+        path = _inside(directory, entry["path"], "data")
         if not path.is_file():
             raise PublishError(f"{path}: listed in manifest.json but missing")
         digest = sha256_file(path)
@@ -93,7 +93,10 @@ def local_files(directory: str | Path, with_pack: bool = False) -> list[LocalFil
         pack = find_pack(directory, manifest)
         if pack is None:
             raise PublishError(f"{directory}: --with-pack, but the build has no pack (tokens.json) to upload")
-        for path in sorted(p for p in pack.rglob("*") if p.is_file() and not p.name.endswith(".tmp")):
+        for path in sorted(p for p in pack.rglob("*") if p.is_file() and not p.name.endswith(".tmp")
+                           and not p.name.startswith(".")):
+            if path.is_symlink():  # a pack writes no links: one there points at a file the pack did not write
+                raise PublishError(f"{path}: a symbolic link inside the pack; refusing to upload what it points to")
             rel = path.relative_to(pack).as_posix()
             files.append(_local(f"packed/{rel}", path))
     extra = [directory / name for name in TOP_FILES]
@@ -101,6 +104,22 @@ def local_files(directory: str | Path, with_pack: bool = False) -> list[LocalFil
     files += [_local(p.relative_to(directory).as_posix(), p) for p in extra if p.is_file()]
     files.append(_local(CARD, directory / CARD))
     return files
+
+
+def _inside(directory: Path, rel: object, top: str) -> Path:
+    """`directory/rel` for a manifest entry naming a file below `directory/top`, as a build writes it. Anything
+    else (absolute, `..`, a symbolic link on the way) would upload a file the build did not write, perhaps a
+    secret, so it is refused."""
+    parts = Path(rel).parts if isinstance(rel, str) else ()
+    if not parts or parts[0] != top or ".." in parts or Path(rel).is_absolute():
+        raise PublishError(f"{directory / 'manifest.json'}: shard path {rel!r} is not a file below {top}/; "
+                           "refusing to upload it")
+    path = directory
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            raise PublishError(f"{path}: a symbolic link; a build writes none, refusing to upload what it points to")
+    return path
 
 
 def _check_card(card: Path, manifest: dict) -> None:

@@ -453,7 +453,8 @@ class GitHubReader(PipelineStep):
             try:
                 with self.track_time("repo"):
                     repo = fetch_repo(spec, Path(self.workdir), self.max_repo_bytes, self.timeout)
-            except RepoError as err:
+            except (RepoError, OSError, ValueError) as err:  # one repository's failure costs that repository
+                err = _as_repo_error(spec, err)
                 if err.transient:
                     logger.warning(f"{err}; retried by the next run into this --out")
                     failures.add(redact_url(spec.url))
@@ -476,7 +477,8 @@ class GitHubReader(PipelineStep):
                     report["documents"] += 1
                     self.update_doc_stats(doc)
                     yield doc
-            except RepoError as err:  # the object store went bad mid-read: lose this repository, not the task
+            except (RepoError, OSError, ValueError) as err:  # the object store went bad mid-read (git died: a
+                err = _as_repo_error(spec, err)  # BrokenPipeError; a garbled answer): lose this repository only
                 logger.warning(str(err))
                 self.stat_update("repo_failed")
                 report.update(status="failed", error=str(err))
@@ -486,6 +488,14 @@ class GitHubReader(PipelineStep):
         if self.report_dir:
             _write_report(Path(self.report_dir) / f"{rank:05d}.jsonl", reports)
         failures.close()
+
+
+def _as_repo_error(spec: RepoSpec, err: Exception) -> RepoError:
+    """A RepoError as is; anything else a repository made git or the disk raise, as one line naming it."""
+    if isinstance(err, RepoError):
+        return err
+    problem = (str(err).splitlines() or [""])[0][:200]
+    return RepoError(loggable(redact_text(f"{spec.name} ({redact_url(spec.url)}): {type(err).__name__}: {problem}")))
 
 
 def _write_report(path: Path, reports: list[dict]) -> None:

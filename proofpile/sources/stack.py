@@ -16,7 +16,8 @@ from typing import Any, Iterator
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from proofpile.documents import LANG, LICENSE, PATH, REPO, SOURCE, SUBSET, stable_id
+from proofpile.documents import LANG, LICENSE, PATH, REPO, SOURCE, SUBSET, loggable, stable_id
+from proofpile.redact import redact_url
 
 # our canonical language name -> directory under data/ in bigcode/the-stack-dedup
 STACK_DATA_DIRS: dict[str, str] = {
@@ -43,7 +44,7 @@ _LANG_ALIASES: dict[str, str] = {
     "fortran-free-form": "fortran",
 }
 
-_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.bz2")
+STACK_FILE_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.bz2")
 _BATCH_ROWS = 1024  # Stack files average a few KB, so a batch stays in the low MB
 
 
@@ -87,9 +88,11 @@ class StackReader(PipelineStep):
         if (files is None) == (hub_langs is None):
             raise ValueError("StackReader needs exactly one of files= or hub_langs=")
         if files is not None:
-            unsupported = [f for f in files if not str(f).endswith(_SUFFIXES)]
+            unsupported = [f for f in files if not str(f).endswith(STACK_FILE_SUFFIXES)]
             if unsupported:
-                raise ValueError(f"StackReader reads {', '.join(_SUFFIXES)} files, not: {', '.join(unsupported)}")
+                shown = ", ".join(loggable(redact_url(str(f))) for f in unsupported[:3])
+                raise ValueError(f"the stack reads {', '.join(STACK_FILE_SUFFIXES)} files, not: {shown}"
+                                 + (f" (and {len(unsupported) - 3} more)" if len(unsupported) > 3 else ""))
         if hub_langs is not None:
             unknown = [lang for lang in hub_langs if lang not in STACK_DATA_DIRS]
             if unknown:
