@@ -74,7 +74,8 @@ class BuildPlan:
     def _full_identity(self) -> dict:
         recipe = dump(self.recipe)
         for after in names("after"):  # they read the finished shards; changing them redoes only themselves
-            recipe["stages"].pop(after, None)
+            if after != "dropped":  # but the crawl writes what the dropped table is made of: it stays
+                recipe["stages"].pop(after, None)
         recipe.pop("executor", None)  # where and how tasks run never changes what they write
         # credentials are not what a build reads, and `build.json` must not hold them (see proofpile.redact)
         return redact_tree({"recipe": recipe, "inputs": {s.name: s.identity for s in self.sources}})

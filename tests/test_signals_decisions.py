@@ -4,6 +4,7 @@ only the decide stage and finalize, and gives the bytes a fresh build with that 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,13 +52,15 @@ def test_a_threshold_change_redoes_finalize_not_the_crawl(tmp_path: Path, lid_mo
     rows = {(r["stage"], r["step"]): r for r in manifest["funnel"]}
     assert rows[("commoncrawl: thresholds", "🔻 - FILTER: math classifier")]["dropped"] == {}
 
-    fresh = tmp_path / "fresh"
-    owm(fresh, lid_model, *lower)
-    assert shards(fresh) == after
-
     owm(out, lid_model)  # back to the recipe's threshold: the first build's bytes again, still no crawl
     assert crawl_state(out) == crawl
     assert shards(out) == before
+
+    # a fresh build with the lower threshold, at the same path (the sample's metadata names its input files)
+    shutil.rmtree(out)
+    owm(out, lid_model, *lower)
+    assert crawl_state(out) != crawl
+    assert shards(out) == after
 
 
 def test_a_signal_change_is_still_another_build(tmp_path: Path, lid_model: Path):
