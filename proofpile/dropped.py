@@ -127,7 +127,7 @@ class DroppedStage(StageConfig):
     full_text: bool = Field(False, description=f"keep each dropped document's whole text, not its first {HEAD_CHARS} characters")
 
 
-@declare_stage("dropped", config=DroppedStage, where="after", order=105, in_card=False, omit_default=True,
+@declare_stage("dropped", config=DroppedStage, where="after", order=105, omit_default=True,
                purpose="the table of dropped documents (stage, reason, scores, first characters)")
 def _dropped(cfg, plan, manifest: dict, workers: int, progress: bool) -> None:
     write_tables(plan)

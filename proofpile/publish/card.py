@@ -443,8 +443,9 @@ def _funnel_section(stats: dict) -> str:
     if stats.get("dropped"):  # the build's table of dropped documents (not uploaded with the shards)
         examples = [[g["subset"], g["stage"], g["reason"], _n(g["count"]),
                      "<br>".join(f"`{s['where'] or s['id']}`" for s in g["samples"])] for g in stats["dropped"]]
-        text += ("\n\nExamples of what the per-document filters dropped (the build keeps every dropped document's "
-                 "stage, reason, scores and first characters in `dropped/<subset>.parquet`):\n\n"
+        text += ("\n\n## Dropped documents, by reason\n\nExamples of what the per-document filters dropped (the "
+                 "build keeps every dropped document's stage, reason, scores and first characters in "
+                 "`dropped/<subset>.parquet`, beside the shards; it is not uploaded with them):\n\n"
                  + _md_table(["subset", "stage", "reason", "documents", "examples"], examples, {3}))
     return text
 
