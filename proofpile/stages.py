@@ -155,9 +155,18 @@ class QualityStage(StageConfig):
     max_perplexity: float = Field(15_000, gt=0)
 
 
+def _perplexity_decision(cfg, plan):
+    from proofpile.filters.quality import PerplexityDecision
+
+    # no KenLM model, no perplexity stored: nothing to decide (and no thresholds step to show)
+    return PerplexityDecision(max_perplexity=cfg.max_perplexity) if cfg.kenlm_model else None
+
+
+# the length, accented-letter and blocklist rules stay in the crawl: cheap, and pages they drop would only
+# swell the task files; the model-scored perplexity cut is a decision
 @declare_stage("quality", config=QualityStage, where="per_document", order=70,
                purpose="quality rules (length, accented-letter ratio, URL blocklist, optional KenLM perplexity)",
-               signals=("accented_ratio", "perplexity"))
+               signals=("accented_ratio", "perplexity"), decisions=("max_perplexity",), decide=_perplexity_decision)
 def _quality(cfg, plan):
     from proofpile.filters.quality import PerplexityFilter, QualityFilter
     from proofpile.recipes import RecipeError
@@ -169,7 +178,8 @@ def _quality(cfg, plan):
     except (OSError, UnicodeDecodeError) as e:
         raise RecipeError(f"{plan.recipe_path}: stages.quality.url_blocklist_files: {e}") from None
     if cfg.kenlm_model:
-        steps.append(PerplexityFilter(model=recipe_path(plan, cfg.kenlm_model), max_perplexity=cfg.max_perplexity))
+        steps.append(PerplexityFilter(model=recipe_path(plan, cfg.kenlm_model), max_perplexity=cfg.max_perplexity,
+                                      decide=False))
     return steps
 
 
@@ -267,7 +277,8 @@ def _card(cfg, plan, manifest: dict, workers: int, progress: bool) -> None:
 def _named(stage: str, steps: list) -> list:
     """Tag each step with the stage that made it (the dropped-documents table names the recipe's stage)."""
     for step in steps:
-        step.stage_name = stage
+        if step is not None:
+            step.stage_name = stage
     return steps
 
 
@@ -288,8 +299,9 @@ def decide_steps(plan, source: str) -> list:
     threshold fields to the score the crawl stored (see `declare_stage(decisions=...)`)."""
     found = next((s for s in plan.sources if s.name == source), None)
     part = found.part if found is not None and found.part is not None else plan
-    return [_named(spec.name, [spec.decide(getattr(part.recipe.stages, spec.name), part)])[0] for spec in declared()
-            if spec.decide is not None and getattr(part.recipe.stages, spec.name).enabled]
+    steps = [_named(spec.name, [spec.decide(getattr(part.recipe.stages, spec.name), part)])[0] for spec in declared()
+             if spec.decide is not None and getattr(part.recipe.stages, spec.name).enabled]
+    return [s for s in steps if s is not None]
 
 
 def task_steps(plan, source: str) -> list:

@@ -85,3 +85,32 @@ def test_decision_fields_are_checked_at_declaration():
     with pytest.raises(StageDeclarationError, match="only a per_document"):
         declare_stage("t_where", config=_Cfg, where="finalize", order=9003, purpose="x",
                       decisions=("cut",), decide=lambda c, p: None)(lambda c, p: None)
+
+
+def test_decide_steps_apply_the_stored_scores_with_the_crawl_reasons():
+    """The decision filters alone, on documents whose scores were stored by an earlier scoring step: same keep
+    rule and drop reason as the step that scores and decides in one go; unscored documents pass."""
+    from datatrove.data import Document
+
+    from proofpile.filters.langid import LanguageIdDecision
+    from proofpile.filters.math_classifier import MathScoreDecision
+    from proofpile.filters.quality import PerplexityDecision
+
+    def docs():
+        return [Document(text="a", id="en", metadata={"lid_lang": "en", "lid_score": 0.7, "math_score": 0.5,
+                                                        "math_found": True, "perplexity": 900.0}),
+                Document(text="b", id="low", metadata={"lid_lang": "en", "lid_score": 0.4, "math_score": 0.5,
+                                                         "perplexity": 20_000.0}),
+                Document(text="c", id="unscored", metadata={"lang": "lean"})]
+
+    lid = LanguageIdDecision(keep=["en"], threshold=0.5)
+    kept = list(lid.run(iter(docs())))
+    assert [d.id for d in kept] == ["en", "unscored"] and kept[0].metadata["lang"] == "en"
+    assert lid.stats["dropped_wrong_language"].total == 1
+    assert [d.id for d in LanguageIdDecision(keep=["en"], threshold=0.3).run(iter(docs()))] == ["en", "low", "unscored"]
+    math = MathScoreDecision(threshold_math=0.17, threshold_nomath=0.8)
+    assert [d.id for d in math.run(iter(docs()))] == ["en", "unscored"]
+    assert math.stats["dropped_low_math_score"].total == 1
+    ppl = PerplexityDecision(max_perplexity=15_000)
+    assert [d.id for d in ppl.run(iter(docs()))] == ["en", "unscored"]
+    assert ppl.stats["dropped_high_perplexity"].total == 1
