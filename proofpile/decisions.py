@@ -73,8 +73,9 @@ class RankReader(PipelineStep):
 
 
 def decisions_changed(work: Path, decisions: dict) -> bool:
-    """Whether the stored decisions differ from `decisions`; (re)writes the file once they are recorded as
-    changed (call `redo_after_crawl` first, so a kill in between still redoes the decide stage)."""
+    """Whether `decisions` differ from those the build's later stages were made with (none recorded: a new
+    build, or one from before decisions were kept apart). Call `redo_after_crawl`, then `record_decisions`, in
+    that order, so a kill in between still redoes the thresholds stage."""
     path = work / DECISIONS_FILE
     text = json.dumps(decisions, sort_keys=True, indent=1)
     return not path.is_file() or path.read_text() != text
