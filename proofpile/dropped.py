@@ -106,7 +106,8 @@ def attach(steps: list, folder: Path, source: str, full_text: bool) -> list:
     keys = signal_keys()
     for i, step in enumerate(steps):
         if isinstance(step, BaseFilter) and step.exclusion_writer is None:
-            step.exclusion_writer = _Labelled(getattr(step, "stage_name", step.name), str(folder), source, i, keys, full_text)
+            stage = getattr(step, "stage_name", step.name)
+            step.exclusion_writer = _Labelled(stage, str(folder), source, i, keys, full_text)
     return steps
 
 
@@ -124,7 +125,7 @@ class DroppedStage(StageConfig):
     """On by default: a build keeps what its per-document filters dropped (`<out>/dropped/<subset>.parquet`)."""
 
     enabled: bool = True
-    full_text: bool = Field(False, description=f"keep each dropped document's whole text, not its first {HEAD_CHARS} characters")
+    full_text: bool = Field(False, description=f"whole texts, not the first {HEAD_CHARS} characters")
 
 
 @declare_stage("dropped", config=DroppedStage, where="after", order=105, omit_default=True,

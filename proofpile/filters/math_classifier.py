@@ -85,7 +85,8 @@ class MathClassifier:
         return {**self.__dict__, "_model": None}
 
 
-def math_verdict(step: BaseFilter, doc: Document, threshold_math: float, threshold_nomath: float) -> bool | tuple[bool, str]:
+def math_verdict(step: BaseFilter, doc: Document, threshold_math: float,
+                 threshold_nomath: float) -> bool | tuple[bool, str]:
     """OpenWebMath's rule on the stored ``math_score``, shared by the scoring filter and the decide step."""
     if doc.metadata.get("math_found") is True:
         step.stat_update("with_math")

@@ -243,7 +243,8 @@ def dropped_summary(directory: Path) -> list[dict]:
             g = groups.setdefault(key, {"subset": key[0], "stage": key[1], "reason": key[2], "count": 0, "samples": []})
             g["count"] += 1
             if len(g["samples"]) < DROPPED_SAMPLES:
-                where = row["url"] or row["arxiv_id"] or (f"{row['repo']}:{row['path']}" if row["repo"] else row["path"])
+                code = f"{row['repo']}:{row['path']}" if row["repo"] else row["path"]
+                where = row["url"] or row["arxiv_id"] or code
                 g["samples"].append({"id": row["id"], "where": where or ""})
     return [groups[k] for k in sorted(groups)]
 
