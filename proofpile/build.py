@@ -36,7 +36,7 @@ from proofpile.shards import clear_subsets
 from proofpile.source_plans import PLANNERS, SourcePlan
 from proofpile.split import SplitTagger
 from proofpile.stage_registry import names
-from proofpile.stages import final_steps, run_after, task_steps
+from proofpile.stages import decide_steps, final_steps, run_after, task_steps
 
 WORK = "_work"
 
@@ -57,10 +57,25 @@ class BuildPlan:
         return [e for s in self.sources for e in s.errors]
 
     def identity(self) -> dict:
-        """What must match for a re-run into the same directory to be a resume rather than a new build."""
+        """What must match for a re-run into the same directory to be a resume rather than a new build: all but
+        the stages' decision fields (`decision_identity`), whose change redoes only the decide stage onwards."""
+        from proofpile.decisions import split_identity
+
+        ident = self._full_identity()
+        ident["recipe"] = split_identity(ident["recipe"])[0]
+        return ident
+
+    def decision_identity(self) -> dict:
+        """The thresholds the decide stage applies (proofpile.decisions)."""
+        from proofpile.decisions import split_identity
+
+        return split_identity(self._full_identity()["recipe"])[1]
+
+    def _full_identity(self) -> dict:
         recipe = dump(self.recipe)
         for after in names("after"):  # they read the finished shards; changing them redoes only themselves
-            recipe["stages"].pop(after, None)
+            if after != "dropped":  # but the crawl writes what the dropped table is made of: it stays
+                recipe["stages"].pop(after, None)
         recipe.pop("executor", None)  # where and how tasks run never changes what they write
         # credentials are not what a build reads, and `build.json` must not hold them (see proofpile.redact)
         return redact_tree({"recipe": recipe, "inputs": {s.name: s.identity for s in self.sources}})
@@ -131,7 +146,11 @@ def describe(plan: BuildPlan) -> str:
     lines += ["", "# stages"]
     for source in plan.sources:
         steps = " -> ".join(s.name for s in task_steps(plan, source.name))
-        lines.append(f"1. {source.name}: {source.tasks} tasks: read -> {steps} -> {WORK}/{source.name}/")
+        crawled = crawl_folder(plan, source).relative_to(plan.out).as_posix()
+        lines.append(f"1. {source.name}: {source.tasks} tasks: read -> {steps} -> {crawled}/")
+        if decided := decide_steps(plan, source.name):
+            lines.append(f"   then thresholds on the stored scores, 1 task per crawl task: "
+                         f"{' -> '.join(s.name for s in decided)} -> {WORK}/{source.name}/")
     final = ["read task files in input order", *(s.name for s in final_steps(plan))]
     if r.stages.near_dedup.enabled:
         nd = r.stages.near_dedup
@@ -171,7 +190,18 @@ def dry_run(recipe: Recipe, recipe_path: Path, out: Path, sample: bool = False) 
 
 
 def check_identity(plan: BuildPlan) -> None:
-    """Claim `plan.out` and record what it builds, or refuse when it already holds another build."""
+    """Claim `plan.out` and record what it builds, or refuse when it already holds another build; a build whose
+    thresholds alone changed is resumed from its crawl (proofpile.decisions)."""
+    from proofpile.decisions import decisions_changed, record_decisions, redo_after_crawl
+
+    _check_signal_identity(plan)
+    decisions = plan.decision_identity()
+    if decisions_changed(plan.work, decisions):
+        redo_after_crawl(plan.work, {plan.work / "logs" / source.name for source in plan.sources})
+        record_decisions(plan.work, decisions)
+
+
+def _check_signal_identity(plan: BuildPlan) -> None:
     outdir.claim(plan.out, "build")
     marker = plan.work / "build.json"
     ident = json.dumps(plan.identity(), sort_keys=True, indent=1)
@@ -184,11 +214,47 @@ def check_identity(plan: BuildPlan) -> None:
         marker.write_text(ident)
 
 
+def crawl_folder(plan: BuildPlan, source: SourcePlan) -> Path:
+    """Where the crawl writes a source's documents: beside the decided ones when a decide stage follows."""
+    from proofpile.decisions import SIGNALS
+
+    return plan.work / SIGNALS / source.name if decide_steps(plan, source.name) else plan.work / source.name
+
+
+def _keep_dropped(plan: BuildPlan, steps: list, phase: str, source: SourcePlan) -> list:
+    from proofpile import dropped
+
+    cfg = plan.recipe.stages.dropped
+    if cfg.enabled:
+        dropped.attach(steps, dropped.task_folder(plan, phase, source.name), source.name, cfg.full_text)
+    return steps
+
+
 def crawl_pipeline(plan: BuildPlan, source: SourcePlan) -> list:
     """Stage 1 of one source, the same whichever executor runs it: read -> per-document stages -> task files."""
+    folder = crawl_folder(plan, source)
+    folder.mkdir(parents=True, exist_ok=True)
+    steps = _keep_dropped(plan, task_steps(plan, source.name), "crawl", source)
+    return [source.make_reader(plan.work), *steps, RankWriter(str(folder))]
+
+
+def decide_pipeline(plan: BuildPlan, source: SourcePlan) -> list:
+    """Stage 1b, one task per crawl task: the stored scores -> the stages' thresholds -> the task files."""
+    from proofpile.decisions import RankReader
+
     folder = plan.work / source.name
     folder.mkdir(parents=True, exist_ok=True)
-    return [source.make_reader(plan.work), *task_steps(plan, source.name), RankWriter(str(folder))]
+    steps = _keep_dropped(plan, decide_steps(plan, source.name), "decide", source)
+    return [RankReader(str(crawl_folder(plan, source))), *steps, RankWriter(str(folder))]
+
+
+def _clear_unfinished_dropped(plan: BuildPlan, source: SourcePlan) -> None:
+    from proofpile import dropped
+
+    logs = plan.work / "logs"
+    dropped.clear_unfinished(dropped.task_folder(plan, "crawl", source.name), logs / source.name / "completions")
+    dropped.clear_unfinished(dropped.task_folder(plan, "decide", source.name),
+                             logs / "decide" / source.name / "completions")
 
 
 def run_build(plan: BuildPlan, workers: int = 1, progress: bool = True) -> dict:
@@ -210,8 +276,12 @@ def _run_build(plan: BuildPlan, workers: int, progress: bool) -> dict:
     task_files: list[str] = []
     reopen_failed_tasks(plan)  # inputs that failed transiently last time are tried again (proofpile.failed_inputs)
     for source in plan.sources:
+        _clear_unfinished_dropped(plan, source)
         run_stage(crawl_pipeline(plan, source), source.tasks, workers, logs / source.name,
                   f"{source.name}: crawl + filter", progress)
+        if decide_steps(plan, source.name):
+            run_stage(decide_pipeline(plan, source), source.tasks, workers, logs / "decide" / source.name,
+                      f"{source.name}: thresholds", progress)
         folder = plan.work / source.name
         task_files += [str(p) for rank in range(source.tasks) for p in rank_files(folder, rank)]
 
@@ -260,6 +330,10 @@ def build_manifest(plan: BuildPlan) -> dict:
         steps = mf.merge_steps(mf.read_task_stats(logs / source.name))
         stages.append({"stage": f"{source.name}: crawl + filter", "steps": steps})
         funnel += mf.funnel_rows(source.name, steps)
+        if (logs / "decide" / source.name).is_dir():  # the thresholds on the crawl's scores
+            steps = mf.merge_steps(mf.read_task_stats(logs / "decide" / source.name))
+            stages.append({"stage": f"{source.name}: thresholds", "steps": steps})
+            funnel += mf.funnel_rows(f"{source.name}: thresholds", steps)
     if r.stages.decontaminate.enabled:  # a side scan: its counts are stats, the funnel's are finalize's
         steps = mf.merge_steps(mf.read_task_stats(plan.work / "decontaminate" / "logs"))
         stages.append({"stage": "decontamination scan", "steps": steps})

@@ -31,7 +31,7 @@ WHERE: tuple[str, ...] = ("per_document", "finalize", "after")
 RESERVED = ("custom",)
 
 #: modules whose import declares stages; every module of these packages is imported too
-DECLARING_MODULES = ("proofpile.stages",)
+DECLARING_MODULES = ("proofpile.stages", "proofpile.dropped")
 DECLARING_PACKAGES = ("proofpile.filters",)
 
 
@@ -59,6 +59,13 @@ class StageSpec:
     #: left out of the resolved recipe (manifest, build identity) while at its defaults: set for stages added
     #: after a release, so that adding one neither changes existing manifests nor stops old builds resuming
     omit_default: bool = False
+    #: config fields that only decide (thresholds on a stored signal): changing them re-runs the decide stage
+    #: and finalize, never the crawl (proofpile.decisions)
+    decisions: tuple[str, ...] = ()
+    #: (config, plan) -> the datatrove filter applying those fields to the stored signal
+    decide: Callable[..., Any] | None = None
+    #: metadata keys the stage stores on each document (kept with every dropped document's row)
+    signals: tuple[str, ...] = ()
 
 
 _DECLARED: dict[str, StageSpec] = {}
@@ -70,9 +77,14 @@ class StageDeclarationError(RuntimeError):
 
 
 def declare_stage(name: str, *, config: type[StageConfig], where: str, order: int, purpose: str,
-                  in_card: bool = True, omit_default: bool = False):
+                  in_card: bool = True, omit_default: bool = False, decisions: tuple[str, ...] = (),
+                  decide: Callable[..., Any] | None = None, signals: tuple[str, ...] = ()):
     """Decorator registering a stage on its builder `(config, plan) -> step | [steps] | None` (for an `after`
-    stage: on its runner `(config, plan, manifest, workers, progress)`)."""
+    stage: on its runner `(config, plan, manifest, workers, progress)`).
+
+    A per-document stage whose verdict is a threshold on a score names those config fields in `decisions` and
+    gives `decide`, the filter applying them to the score stored in the metadata: its builder then makes a
+    step that only scores, and a threshold change re-runs the cheap decide stage, not the crawl."""
 
     def register(func: Callable[..., Any]):
         if name in RESERVED:
@@ -83,12 +95,19 @@ def declare_stage(name: str, *, config: type[StageConfig], where: str, order: in
             raise StageDeclarationError(f"stage {name}: config must subclass proofpile.stage_registry.StageConfig")
         if not purpose.strip():
             raise StageDeclarationError(f"stage {name}: a purpose line is required (the dataset card shows it)")
+        if bool(decisions) != (decide is not None):
+            raise StageDeclarationError(f"stage {name}: decisions and decide go together")
+        if decisions and where != "per_document":
+            raise StageDeclarationError(f"stage {name}: only a per_document stage has decision fields")
+        if unknown := [f for f in decisions if f not in config.model_fields]:
+            raise StageDeclarationError(f"stage {name}: decisions {unknown} are not fields of {config.__name__}")
         for other in _DECLARED.values():
             if other.name == name:
                 raise StageDeclarationError(f"stage {name}: declared twice")
             if other.order == order:
                 raise StageDeclarationError(f"stage {name}: order {order} is already {other.name}'s")
-        _DECLARED[name] = StageSpec(name, config, where, order, purpose.strip(), func, in_card, omit_default)
+        _DECLARED[name] = StageSpec(name, config, where, order, purpose.strip(), func, in_card, omit_default,
+                                   tuple(decisions), decide, tuple(signals))
         return func
 
     return register

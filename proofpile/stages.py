@@ -69,7 +69,8 @@ class PrefilterStage(StageConfig):
 
 
 @declare_stage("prefilter", config=PrefilterStage, where="per_document", order=30,
-               purpose="raw-HTML math prefilter (MathJax/KaTeX/MathML markers, LaTeX commands)")
+               purpose="raw-HTML math prefilter (MathJax/KaTeX/MathML markers, LaTeX commands)",
+               signals=("prefilter",))
 def _prefilter(cfg, plan):
     from proofpile.filters.math_prefilter import MathPrefilter
 
@@ -84,7 +85,8 @@ class ExtractStage(StageConfig):
 
 
 @declare_stage("extract", config=ExtractStage, where="per_document", order=40,
-               purpose="math-preserving HTML text extraction (inline `$...$`, display `$$...$$`)")
+               purpose="math-preserving HTML text extraction (inline `$...$`, display `$$...$$`)",
+               signals=("math_found", "n_inline", "n_display"))
 def _extract(cfg, plan):
     from proofpile.extract.html_math import MathHtmlExtractor
 
@@ -98,8 +100,15 @@ class LangIdStage(StageConfig):
     threshold: float = Field(0.5, ge=0.0, le=1.0)
 
 
+def _langid_decision(cfg, plan):
+    from proofpile.filters.langid import LanguageIdDecision
+
+    return LanguageIdDecision(keep=cfg.keep, threshold=cfg.threshold)
+
+
 @declare_stage("langid", config=LangIdStage, where="per_document", order=50,
-               purpose="fastText language identification")
+               purpose="fastText language identification", decisions=("keep", "threshold"),
+               decide=_langid_decision, signals=("lid_lang", "lid_score"))
 def _langid(cfg, plan):
     from proofpile.filters.langid import LanguageIdFilter
     from proofpile.recipes import resolve_relative
@@ -110,7 +119,9 @@ def _langid(cfg, plan):
     if "://" not in model and not Path(model).is_absolute():
         model = str(resolve_relative(plan.recipe_path, model))
     # the code-language restriction is always passed: the recipe, not the library default, decides it
-    return LanguageIdFilter(model=model, languages=cfg.languages, keep=cfg.keep, threshold=cfg.threshold)
+    # scores only: `keep` and `threshold` are applied by the decide stage (_langid_decision)
+    return LanguageIdFilter(model=model, languages=cfg.languages, keep=cfg.keep, threshold=cfg.threshold,
+                            decide=False)
 
 
 class MathClassifierStage(StageConfig):
@@ -119,13 +130,20 @@ class MathClassifierStage(StageConfig):
     threshold_nomath: float = Field(0.8, ge=0.0, le=1.0, description="when it found none")
 
 
+def _math_decision(cfg, plan):
+    from proofpile.filters.math_classifier import MathScoreDecision
+
+    return MathScoreDecision(threshold_math=cfg.threshold_math, threshold_nomath=cfg.threshold_nomath)
+
+
 @declare_stage("math_classifier", config=MathClassifierStage, where="per_document", order=60,
-               purpose="MathScore fastText classifier")
+               purpose="MathScore fastText classifier", decisions=("threshold_math", "threshold_nomath"),
+               decide=_math_decision, signals=("math_score", "math_found"))
 def _math_classifier(cfg, plan):
     from proofpile.filters.math_classifier import MathScoreFilter
 
     return MathScoreFilter(model=recipe_path(plan, cfg.model), threshold_math=cfg.threshold_math,
-                           threshold_nomath=cfg.threshold_nomath)
+                           threshold_nomath=cfg.threshold_nomath, decide=False)
 
 
 class QualityStage(StageConfig):
@@ -137,8 +155,18 @@ class QualityStage(StageConfig):
     max_perplexity: float = Field(15_000, gt=0)
 
 
+def _perplexity_decision(cfg, plan):
+    from proofpile.filters.quality import PerplexityDecision
+
+    # no KenLM model, no perplexity stored: nothing to decide (and no thresholds step to show)
+    return PerplexityDecision(max_perplexity=cfg.max_perplexity) if cfg.kenlm_model else None
+
+
+# the length, accented-letter and blocklist rules stay in the crawl: cheap, and pages they drop would only
+# swell the task files; the model-scored perplexity cut is a decision
 @declare_stage("quality", config=QualityStage, where="per_document", order=70,
-               purpose="quality rules (length, accented-letter ratio, URL blocklist, optional KenLM perplexity)")
+               purpose="quality rules (length, accented-letter ratio, URL blocklist, optional KenLM perplexity)",
+               signals=("accented_ratio", "perplexity"), decisions=("max_perplexity",), decide=_perplexity_decision)
 def _quality(cfg, plan):
     from proofpile.filters.quality import PerplexityFilter, QualityFilter
     from proofpile.recipes import RecipeError
@@ -150,7 +178,8 @@ def _quality(cfg, plan):
     except (OSError, UnicodeDecodeError) as e:
         raise RecipeError(f"{plan.recipe_path}: stages.quality.url_blocklist_files: {e}") from None
     if cfg.kenlm_model:
-        steps.append(PerplexityFilter(model=recipe_path(plan, cfg.kenlm_model), max_perplexity=cfg.max_perplexity))
+        steps.append(PerplexityFilter(model=recipe_path(plan, cfg.kenlm_model), max_perplexity=cfg.max_perplexity,
+                                      decide=False))
     return steps
 
 
@@ -245,6 +274,14 @@ def _card(cfg, plan, manifest: dict, workers: int, progress: bool) -> None:
     write_card(plan.out)  # last: it describes the shards, the funnel and the token counts
 
 
+def _named(stage: str, steps: list) -> list:
+    """Tag each step with the stage that made it (the dropped-documents table names the recipe's stage)."""
+    for step in steps:
+        if step is not None:
+            step.stage_name = stage
+    return steps
+
+
 def _build(where: str, plan) -> list:
     from proofpile.custom_steps import build_custom
 
@@ -253,8 +290,18 @@ def _build(where: str, plan) -> list:
         cfg = getattr(plan.recipe.stages, spec.name)
         if spec.where == where and cfg.enabled:
             made = spec.func(cfg, plan)
-            steps.extend(made if isinstance(made, list) else [] if made is None else [made])
+            steps.extend(_named(spec.name, made if isinstance(made, list) else [] if made is None else [made]))
     return steps + build_custom(plan.recipe.stages.custom, where, plan)  # the recipe's own steps come last
+
+
+def decide_steps(plan, source: str) -> list:
+    """The decision steps of one source's per-document stages, in run order: each applies its stage's
+    threshold fields to the score the crawl stored (see `declare_stage(decisions=...)`)."""
+    found = next((s for s in plan.sources if s.name == source), None)
+    part = found.part if found is not None and found.part is not None else plan
+    steps = [_named(spec.name, [spec.decide(getattr(part.recipe.stages, spec.name), part)])[0] for spec in declared()
+             if spec.decide is not None and getattr(part.recipe.stages, spec.name).enabled]
+    return [s for s in steps if s is not None]
 
 
 def task_steps(plan, source: str) -> list:

@@ -70,8 +70,13 @@ def test_executor_section_is_not_part_of_the_build_identity(tmp_path: Path, lid_
     other, _ = load_recipe("algebraic-stack", [f"langid.model={lid_model}", "executor.kind=slurm",
                                                "executor.partition=big", "executor.cpus_per_task=8"])
     assert plan_build(rec, path, tmp_path).identity() == plan_build(other, path, tmp_path).identity()
-    changed, _ = load_recipe("algebraic-stack", [f"langid.model={lid_model}", "langid.threshold=0.7"])
+    changed, _ = load_recipe("algebraic-stack", [f"langid.model={lid_model}", "exact_dedup.chunk_chars=1024"])
     assert plan_build(changed, path, tmp_path).identity() != plan_build(rec, path, tmp_path).identity()
+    # a threshold is a decision: a resume that redoes the thresholds stage (proofpile.decisions)
+    threshold, _ = load_recipe("algebraic-stack", [f"langid.model={lid_model}", "langid.threshold=0.7"])
+    assert plan_build(threshold, path, tmp_path).identity() == plan_build(rec, path, tmp_path).identity()
+    assert (plan_build(threshold, path, tmp_path).decision_identity()
+            != plan_build(rec, path, tmp_path).decision_identity())
 
 
 def test_bad_executor_settings_are_one_line_errors():

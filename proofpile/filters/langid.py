@@ -165,6 +165,16 @@ class LanguageIdentifier:
         return {**self.__dict__, "_model": None}
 
 
+def language_verdict(doc: Document, keep: frozenset[str], threshold: float) -> bool | tuple[bool, str]:
+    """The keep/drop rule on a stored ``lid_lang``/``lid_score``; one function for the filter that scores and
+    decides in one go and for the decide step that re-applies a new threshold to a stored score."""
+    if doc.metadata.get("lid_lang") in keep and doc.metadata.get("lid_score", 0.0) >= threshold:
+        if not doc.metadata.get("lang"):  # a web page's language is its prose's: it names the output shard
+            doc.metadata["lang"] = doc.metadata["lid_lang"]
+        return True
+    return False, "wrong_language"
+
+
 class LanguageIdFilter(BaseFilter):
     """Drop documents whose prose is not in ``keep``; a kept document without a language (a web page) gets the
     detected one as ``lang``.
@@ -174,7 +184,8 @@ class LanguageIdFilter(BaseFilter):
     that restriction used to be the default, so a library user's web pages all passed silently.
 
     The prediction is stored as ``lid_lang``/``lid_score`` whether or not the document is kept, so a recipe can
-    re-threshold later without running the model again.
+    re-threshold later without running the model again. With ``decide=False`` the step only scores and passes
+    every document on; ``LanguageIdDecision`` applies ``keep``/``threshold`` later (a build's decide stage).
     """
 
     name = "language id"
@@ -186,6 +197,7 @@ class LanguageIdFilter(BaseFilter):
         keep: list[str] = ["en"],  # noqa: B006
         threshold: float = 0.5,
         exclusion_writer=None,
+        decide: bool = True,
     ):
         super().__init__(exclusion_writer)
         # The model is not touched here: `--dry-run` builds steps with the recipe's unresolved path, and a
@@ -195,6 +207,7 @@ class LanguageIdFilter(BaseFilter):
         self.languages = frozenset(languages or ())
         self.keep = frozenset(keep)
         self.threshold = threshold
+        self.decide = decide
         self.identifier = LanguageIdentifier(model)
         self._seen = 0
         self._scored = 0
@@ -217,8 +230,24 @@ class LanguageIdFilter(BaseFilter):
         lang, score = self.identifier.predict(prose_for_lid(doc.text, doc_lang))
         doc.metadata["lid_lang"] = lang
         doc.metadata["lid_score"] = score
-        if lang in self.keep and score >= self.threshold:
-            if not doc_lang:  # a web page's language is its prose's: it names the output shard
-                doc.metadata["lang"] = lang
+        if not self.decide:
+            self.stat_update("scored")
             return True
-        return False, "wrong_language"
+        return language_verdict(doc, self.keep, self.threshold)
+
+
+class LanguageIdDecision(BaseFilter):
+    """``keep``/``threshold`` applied to the stored ``lid_lang``/``lid_score``; documents the scoring step left
+    alone (not of its ``languages``) carry no score and pass."""
+
+    name = "language id"
+
+    def __init__(self, keep: list[str] = ["en"], threshold: float = 0.5, exclusion_writer=None):  # noqa: B006
+        super().__init__(exclusion_writer)
+        self.keep = frozenset(keep)
+        self.threshold = threshold
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if "lid_lang" not in doc.metadata:
+            return True
+        return language_verdict(doc, self.keep, self.threshold)

@@ -85,9 +85,24 @@ class MathClassifier:
         return {**self.__dict__, "_model": None}
 
 
+def math_verdict(step: BaseFilter, doc: Document, threshold_math: float,
+                 threshold_nomath: float) -> bool | tuple[bool, str]:
+    """OpenWebMath's rule on the stored ``math_score``, shared by the scoring filter and the decide step."""
+    if doc.metadata.get("math_found") is True:
+        step.stat_update("with_math")
+        threshold = threshold_math
+    else:
+        step.stat_update("without_math")
+        threshold = threshold_nomath
+    if doc.metadata["math_score"] >= threshold:
+        return True
+    return False, "low_math_score"
+
+
 class MathScoreFilter(BaseFilter):
     """Keep documents whose MathScore clears the threshold for their kind: ``threshold_math`` when the
-    extractor recorded ``metadata["math_found"] = True``, else the stricter ``threshold_nomath``."""
+    extractor recorded ``metadata["math_found"] = True``, else the stricter ``threshold_nomath``. With
+    ``decide=False`` it only scores; ``MathScoreDecision`` applies the thresholds later."""
 
     name = "math classifier"
 
@@ -97,23 +112,35 @@ class MathScoreFilter(BaseFilter):
         threshold_math: float = 0.17,
         threshold_nomath: float = 0.8,
         exclusion_writer=None,
+        decide: bool = True,
     ):
         super().__init__(exclusion_writer)
         # The model is not touched here (`--dry-run` builds steps too); resolve_model(model) is the preflight.
         self.model = model
         self.threshold_math = threshold_math
         self.threshold_nomath = threshold_nomath
+        self.decide = decide
         self.classifier = MathClassifier(model)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        score = self.classifier.score(doc.text)
-        doc.metadata["math_score"] = score
-        if doc.metadata.get("math_found") is True:
-            self.stat_update("with_math")
-            threshold = self.threshold_math
-        else:
-            self.stat_update("without_math")
-            threshold = self.threshold_nomath
-        if score >= threshold:
+        doc.metadata["math_score"] = self.classifier.score(doc.text)
+        if not self.decide:
+            self.stat_update("scored")
             return True
-        return False, "low_math_score"
+        return math_verdict(self, doc, self.threshold_math, self.threshold_nomath)
+
+
+class MathScoreDecision(BaseFilter):
+    """The thresholds applied to a stored ``math_score``; a document without one (never scored) passes."""
+
+    name = "math classifier"
+
+    def __init__(self, threshold_math: float = 0.17, threshold_nomath: float = 0.8, exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.threshold_math = threshold_math
+        self.threshold_nomath = threshold_nomath
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if "math_score" not in doc.metadata:
+            return True
+        return math_verdict(self, doc, self.threshold_math, self.threshold_nomath)

@@ -119,10 +119,11 @@ class PerplexityFilter(BaseFilter):
 
     name = "perplexity"
 
-    def __init__(self, model: str, max_perplexity: float = 15_000, exclusion_writer=None):
+    def __init__(self, model: str, max_perplexity: float = 15_000, exclusion_writer=None, decide: bool = True):
         super().__init__(exclusion_writer)
         self.model_path = model
         self.max_perplexity = max_perplexity
+        self.decide = decide  # False: score only; PerplexityDecision applies max_perplexity later
         self._model = None
         self._unavailable = False
 
@@ -160,9 +161,30 @@ class PerplexityFilter(BaseFilter):
         if ppl != ppl:  # NaN: no model available
             return True
         doc.metadata["perplexity"] = round(ppl, 2)
-        if ppl > self.max_perplexity:
-            return False, "high_perplexity"
-        return True
+        if not self.decide:
+            return True
+        return perplexity_verdict(doc, self.max_perplexity)
 
     def __getstate__(self):
         return {**self.__dict__, "_model": None}
+
+
+def perplexity_verdict(doc: Document, max_perplexity: float) -> bool | tuple[bool, str]:
+    if doc.metadata["perplexity"] > max_perplexity:
+        return False, "high_perplexity"
+    return True
+
+
+class PerplexityDecision(BaseFilter):
+    """``max_perplexity`` applied to a stored ``perplexity``; a document without one (no model) passes."""
+
+    name = "perplexity"
+
+    def __init__(self, max_perplexity: float = 15_000, exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.max_perplexity = max_perplexity
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if "perplexity" not in doc.metadata:
+            return True
+        return perplexity_verdict(doc, self.max_perplexity)

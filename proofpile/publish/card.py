@@ -437,9 +437,17 @@ def _funnel_section(stats: dict) -> str:
     for r in stats["funnel"]:
         drops = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
         rows.append([r["stage"], step_label(r["step"]), _n(r["in"]), _n(r["out"]), drops])
-    return ("## Filter funnel\n\nDocuments into and out of every step, and what each step dropped, by reason "
+    text = ("## Filter funnel\n\nDocuments into and out of every step, and what each step dropped, by reason "
             "(`-`: a reader, whose input is files rather than documents).\n\n"
             + _md_table(["stage", "step", "in", "out", "dropped (reason: n)"], rows, {2, 3}))
+    if stats.get("dropped"):  # the build's table of dropped documents (not uploaded with the shards)
+        examples = [[g["subset"], g["stage"], g["reason"], _n(g["count"]),
+                     "<br>".join(f"`{s['where'] or s['id']}`" for s in g["samples"])] for g in stats["dropped"]]
+        text += ("\n\n## Dropped documents, by reason\n\nExamples of what the per-document filters dropped (the "
+                 "build keeps every dropped document's stage, reason, scores and first characters in "
+                 "`dropped/<subset>.parquet`, beside the shards; it is not uploaded with them):\n\n"
+                 + _md_table(["subset", "stage", "reason", "documents", "examples"], examples, {3}))
+    return text
 
 
 def _dedup_section(stats: dict) -> str:

@@ -110,6 +110,7 @@ def _compute_stats(directory: Path, pack: str | Path | None) -> dict:
         "funnel": manifest.get("funnel", []),
         "funnel_by_stage": _stage_summary(manifest.get("funnel", [])),
         "dedup": _dedup(directory, manifest),
+        "dropped": dropped_summary(directory),
         "decontamination": _decontamination(manifest),
         "length_histogram": {"unit": "utf-8 bytes, bucket k = [2^k, 2^(k+1))",
                              "subsets": {s: h.tolist() for s, h in sorted(hist.items())}},
@@ -226,6 +227,29 @@ def _tokenizer_name(ref: str) -> str:
 
 
 # -- funnel, dedup, decontamination -------------------------------------------------------------------------
+
+#: example documents shown per drop reason
+DROPPED_SAMPLES = 3
+
+
+def dropped_summary(directory: Path) -> list[dict]:
+    """Per subset, stage and reason of the dropped-documents table (`<build>/dropped/*.parquet`, proofpile.dropped):
+    the count and the first few documents (id and where it came from), in the table's own order."""
+    from proofpile.dropped import ORIGIN
+
+    groups: dict[tuple[str, str, str], dict] = {}
+    for path in sorted((directory / "dropped").glob("*.parquet")):
+        t = pq.read_table(path, columns=["id", "subset", "stage", "reason", *ORIGIN])
+        for row in t.to_pylist():
+            key = (row["subset"], row["stage"], row["reason"])
+            g = groups.setdefault(key, {"subset": key[0], "stage": key[1], "reason": key[2], "count": 0, "samples": []})
+            g["count"] += 1
+            if len(g["samples"]) < DROPPED_SAMPLES:
+                code = f"{row['repo']}:{row['path']}" if row["repo"] else row["path"]
+                where = row["url"] or row["arxiv_id"] or code
+                g["samples"].append({"id": row["id"], "where": where or ""})
+    return [groups[k] for k in sorted(groups)]
+
 
 
 def _stage_summary(funnel: list[dict]) -> list[dict]:
@@ -350,6 +374,11 @@ def render_stats(stats: dict) -> str:
         for p in c["by_benchmark_and_subset"]:
             out.append(f"  {p['benchmark']} / {p['subset']}: {p['items_hit']} items hit, "
                        f"{p['documents_hit']} documents hit, {p['documents_removed']} removed")
+    if stats.get("dropped"):
+        out += ["", "dropped documents (dropped/<subset>.parquet), per reason with examples:"]
+        for g in stats["dropped"]:
+            out.append(f"  {g['subset']} / {g['stage']} / {g['reason']}: {g['count']:,}")
+            out += [f"    {s['id']}  {s['where']}" for s in g["samples"]]
     for w in stats["warnings"]:
         out.append(f"warning: {w}")
     return "\n".join(out).rstrip() + "\n"
