@@ -34,7 +34,7 @@ def test_stage_from_the_recipe_on_the_sample(tmp_path: Path, lid_model: Path):
     out = tmp_path / "out"
     dry = run_cli("build", "open-web-math", "--sample", "--out", str(out), "--dry-run",
                   "--set", "max_line_length.enabled=true")
-    assert "-> quality -> max line length -> _work/commoncrawl/" in dry.stdout
+    assert "-> quality -> max line length -> _work/signals/commoncrawl/" in dry.stdout
     run_cli("build", "open-web-math", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}",
             "--set", "max_line_length.enabled=true", "--set", "max_line_length.max_chars=400",
             "--set", "card.enabled=true")
@@ -42,8 +42,9 @@ def test_stage_from_the_recipe_on_the_sample(tmp_path: Path, lid_model: Path):
     assert metas and all(m["max_line_length"] <= 400 for m in metas)
     funnel = json.loads((out / "manifest.json").read_text())["funnel"]
     row = next(r for r in funnel if r["step"].endswith("max line length"))
-    # two of the six sample pages that reach it have a line over 400 characters
-    assert row["dropped"] == {"line_too_long": 2} and (row["in"], row["out"]) == (6, 4)
+    # it runs in the crawl task, before the language and MathScore thresholds are applied to the stored scores:
+    # two of the nine sample pages that reach it have a line over 400 characters
+    assert row["dropped"] == {"line_too_long": 2} and (row["in"], row["out"]) == (9, 7)
     card = (out / "README.md").read_text().splitlines()  # the chain names it after quality, with its purpose
     after_quality = card[next(i for i, line in enumerate(card) if "**quality**" in line) + 1]
     assert "**max_line_length**: pages with a line longer than `max_chars` dropped" in after_quality
