@@ -67,7 +67,11 @@ class RemoteOut:
         self.kind = kind
         self.marker = MARKERS[kind]
         self.work = Path(work_dir).expanduser().resolve() if work_dir else default_work_dir(self.url)
-        self.fs, self.root = url_to_fs(self.url)
+        try:
+            self.fs, self.root = url_to_fs(self.url)
+        except ImportError as e:  # fsspec names the package: "Install s3fs to access S3"
+            raise OutDirError(f"{self.url}: {(str(e).splitlines() or ['a package is missing'])[0]} "
+                              "(for s3://: pip install 'proofpile[s3]')") from None
         self.root = self.root.rstrip("/")
         self._state_path = self.work / STATE
 
@@ -148,7 +152,9 @@ class RemoteOut:
         uploaded = self._load()
         listing = self._listing()
         local = {rel: sha256_file(self.work / rel) for rel in self._local_files()}
-        changed = [rel for rel in local if uploaded.get(rel) != local[rel] or rel not in listing]
+        # sent before with these bytes and still there at that size: skipped (a listing gives no sha256)
+        changed = [rel for rel in local if uploaded.get(rel) != local[rel]
+                   or listing.get(rel) != (self.work / rel).stat().st_size]
         stale = sorted(rel for rel in uploaded if rel not in local)
         data_moves = any(self._order(rel)[0] == 1 for rel in changed) or bool(stale)
         if data_moves:  # no describing file may stand over data being changed: down first, up again last
