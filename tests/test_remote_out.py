@@ -55,6 +55,15 @@ def run_cli(env, *args, check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
+def in_process(*args):
+    """The CLI in this process (no interpreter start-up): for the commands that need no build."""
+    from typer.testing import CliRunner
+
+    from proofpile.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
 def objects(fs, prefix: str) -> dict[str, bytes]:
     root = f"{BUCKET}/{prefix}/"
     return {k[len(root):]: fs.cat_file(k) for k in fs.find(root)}
@@ -110,9 +119,9 @@ def test_rerun_uploads_nothing(s3, built):
 def test_foreign_prefix_is_refused(s3, tmp_path, lid_model):
     fs, env = s3
     fs.pipe(f"{BUCKET}/theirs/notes.txt", b"someone else's")
-    proc = run_cli(env, "build", "algebraic-stack", "--sample", "--out", f"s3://{BUCKET}/theirs",
-                   "--work-dir", tmp_path / "w", "--set", f"langid.model={lid_model}", check=False)
-    assert proc.returncode == 2
+    proc = in_process("build", "algebraic-stack", "--sample", "--out", f"s3://{BUCKET}/theirs",
+                      "--work-dir", tmp_path / "w", "--set", f"langid.model={lid_model}")
+    assert proc.exit_code == 2
     assert proc.stderr.strip().splitlines() == [
         f"error: s3://{BUCKET}/theirs: not empty and not made by proofpile (no .proofpile-out); refusing to write "
         "there, since a re-run deletes what proofpile uploaded: use a new or empty prefix"]
@@ -121,8 +130,8 @@ def test_foreign_prefix_is_refused(s3, tmp_path, lid_model):
     assert not (tmp_path / "w").exists()
     # the commands left for later say so in one line
     for cmd in (["dedup", tmp_path], ["decontaminate", tmp_path]):
-        bad = run_cli(env, *cmd, "--out", f"s3://{BUCKET}/x", check=False)
-        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+        bad = in_process(*cmd, "--out", f"s3://{BUCKET}/x")
+        assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert "writes local directories only" in bad.stderr
 
 
@@ -195,15 +204,28 @@ def test_stale_objects_of_ours_are_deleted_foreign_ones_never(s3, built, tmp_pat
 
 
 def test_reading_commands_take_a_url(s3, built, tmp_path):
-    """`stats` and `pack` from a machine without the work directory: the prefix is downloaded first; `pack`
-    writes to another prefix, `tokens.json` last."""
+    """`stats`, `card` and `pack` from a machine without the work directory: the prefix is downloaded first;
+    `pack` writes to another prefix, `tokens.json` last."""
     fs, env = s3
     url = f"s3://{BUCKET}/sample"
-    stats = run_cli(env, "stats", url, "--json", "--work-dir", tmp_path / "read")
+    stats = in_process("stats", url, "--json", "--work-dir", tmp_path / "read")
+    assert stats.exit_code == 0, stats.output
     assert json.loads(stats.stdout)["totals"]["documents"] == json.loads(
         built["reference"]["manifest.json"])["outputs"]["documents"]
-    proc = run_cli(env, "pack", url, "--input-work-dir", tmp_path / "read", "--tokenizer", built["tokenizer"],
-                   "--out", f"s3://{BUCKET}/packed", "--work-dir", tmp_path / "pack", "--no-progress")
+    # card from that other machine: written there, and only what changed is uploaded, the card after its figures
+    card = in_process("card", url, "--work-dir", tmp_path / "read", "--repo", "org/other-name")
+    assert card.exit_code == 0, card.output
+    assert "uploaded 1 files" in card.stderr and "0 stale deleted" in card.stderr  # README.md: another repo id
+    fs.invalidate_cache()
+    after = objects(fs, "sample")
+    assert after["README.md"] == (tmp_path / "read" / "README.md").read_bytes() != built["reference"]["README.md"]
+    assert b"org/other-name" in after["README.md"]
+    assert {k: v for k, v in after.items() if k != "README.md"} == {
+        k: v for k, v in built["reference"].items() if k != "README.md"}
+
+    proc = in_process("pack", url, "--input-work-dir", tmp_path / "read", "--tokenizer", built["tokenizer"],
+                      "--out", f"s3://{BUCKET}/packed", "--work-dir", tmp_path / "pack", "--no-progress")
+    assert proc.exit_code == 0, proc.output
     assert f"tokens.json: s3://{BUCKET}/packed/tokens.json" in proc.stdout
     fs.invalidate_cache()
     packed = objects(fs, "packed")
