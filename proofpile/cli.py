@@ -81,7 +81,7 @@ def _remote(out: str, work_dir: Optional[Path], kind: str):
 
     if not is_url(out):
         if work_dir is not None:
-            _fail(f"--work-dir is for a URL --out; {out} is a local directory")
+            _fail(f"--work-dir is for a URL; {out} is a local path")
         return None
     target = RemoteOut(out, work_dir, kind)
     target.check()
@@ -198,12 +198,12 @@ def decontaminate(
     cache_dir: Annotated[Optional[str], typer.Option(help="datasets cache for Hub benchmarks")] = None,
 ) -> None:
     """Remove documents that contain benchmark test items (n-gram overlap) and write a contamination report."""
+    from proofpile.decontam.ngrams import DecontaminationFilter
+    from proofpile.decontam.run import decontaminate as run
     from proofpile.remote import refuse_url
 
     refuse_url(out, "decontaminate")
     out = Path(out)
-    from proofpile.decontam.ngrams import DecontaminationFilter
-    from proofpile.decontam.run import decontaminate as run
 
     files = {}
     for item in bench_file or []:
