@@ -15,9 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 from starlette.testclient import TestClient
 
-from proofpile.inspect import mathhtml, serve
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from proofpile.inspect import mathhtml, search, serve
 from proofpile.inspect.app import create_app
 from proofpile.publish.stats import compute_stats
+from tests import hypothesis_home  # noqa: F401 - hypothesis's caches out of the checkout
 from tests.inspect_build import HOSTILE_ID, MATH_ID, SCRIPT, tree_hash, with_hostile_shard
 from tests.publish_build import carded_build
 
@@ -201,6 +205,17 @@ def test_math_html_is_sanitised():
     assert n == 3 and "<script" not in out and "&lt;b&gt;" in out and out.count("<math") == 3
     bad, n = mathhtml.render("$\\frac{$ and $$\\begin{$$")
     assert "<script" not in bad
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab.$^\\{}()[]*+?|\n é☃", max_size=12), min_size=1, max_size=4),
+       st.text(alphabet="ab.$^\\{}()[]*+?|\n é☃", min_size=1, max_size=4))
+def test_text_search_is_a_literal_substring(texts, q):
+    """The RE2 pattern the search runs finds exactly the documents holding `q` as plain text."""
+    import pyarrow as pa
+
+    got = search._text_mask(pa.chunked_array([pa.array(texts, pa.large_string())]), q, False).to_pylist()
+    assert got == [q in t for t in texts]
 
 
 def test_hostile_document_is_escaped(tmp_path, build):
