@@ -233,6 +233,23 @@ def test_hostile_document_is_escaped(tmp_path, build):
     assert len(doc.xpath("//math")) == 5
 
 
+def test_invalid_utf8_from_a_foreign_writer(tmp_path):
+    """A shard whose text column is bytes, not UTF-8: searched and shown with replacement characters."""
+    import pyarrow as pa
+
+    (tmp_path / "data").mkdir()
+    text = b"ok \xff\xfe <script>x</script> $a\xc3$ end"
+    pq.write_table(pa.table({"id": ["b1"], "text": pa.array([text], pa.binary()), "meta": ["{}"], "subset": ["s"],
+                             "lang": ["en"]}), tmp_path / "data" / "s.parquet")
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"outputs": {"shards": [{"path": "data/s.parquet", "subset": "s", "split": "train", "rows": 1}]}}))
+    c = TestClient(create_app(str(tmp_path)))
+    assert _ids(c, "/search?q=%3Cscript") == ["b1"]
+    for url in ("/doc/0/0", "/doc/0/0?raw=1"):
+        doc, r = get(c, url)
+        assert "<script>x" not in r.text and "\ufffd" in doc.xpath('//*[@id="text"]')[0].text_content()
+
+
 def test_remote_build_through_fsspec(build):
     """Any fsspec URL: here the in-memory filesystem, holding the build's files but nothing of its _work."""
     import fsspec
