@@ -110,6 +110,9 @@ def test_search(client, build):
     code = next(r for r in rows if r["subset"] == "algebraic-stack")
     m = json.loads(code["meta"])
     assert _ids(client, f"/search?repo={m['repo']}&path={m['path']}") == [code["id"]]
+    stack = sorted(r["id"] for r in rows if json.loads(r["meta"]).get("source") == "the-stack")
+    assert sorted(_ids(client, "/search?source=the-stack&limit=500")) == stack and stack
+    assert sorted(_ids(client, "/search?source=algebraic-stack/stack&limit=500")) == stack  # the recipe's name
     lean = [r["id"] for r in rows if r["lang"] == "lean"]
     assert sorted(_ids(client, "/search?subset=algebraic-stack&lang=lean")) == sorted(lean)
     nonexistent = "no document contains this \u2603 string"

@@ -134,11 +134,28 @@ def _text_mask(column: pa.ChunkedArray, q: str, ignore_case: bool):
     return pc.fill_null(found, False)
 
 
+def _squash(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "").removeprefix("the")
+
+
+def source_matches(want: str, meta_source: str) -> bool:
+    """The dropped table names a source as the recipe does (`algebraic-stack/stack`), a kept document's meta
+    as its reader does (`the-stack`): either form selects the same documents."""
+    if want == meta_source:
+        return True
+    name = want.rsplit("/", 1)[-1]
+    return "/" in want and bool(name) and _squash(name) == _squash(meta_source)
+
+
 def _origin_ok(meta: dict, query: Query) -> bool:
     for key in ORIGIN:
         want = getattr(query, key)
-        if want and str(meta.get(key) or "") != want and not (key == "url" and want in str(meta.get(key) or "")):
-            return False
+        have = str(meta.get(key) or "")
+        if not want or have == want or (key == "url" and want in have):
+            continue
+        if key == "source" and source_matches(want, have):
+            continue
+        return False
     return True
 
 
@@ -152,11 +169,14 @@ def search(store: BuildStore, query: Query) -> Result:
 def search_kept(store: BuildStore, query: Query) -> Result:
     res = Result()
     skip = query.offset
-    origin = [getattr(query, k) for k in ORIGIN if getattr(query, k)]
+    origin = [getattr(query, k) for k in ORIGIN if getattr(query, k) and k != "source"]
     if query.stage or query.reason:  # kept documents have no drop stage or reason
         return res
+    source_subset = query.source.split("/")[0] if "/" in query.source else ""
     for shard in store.shards:
         if (query.subset and shard.subset != query.subset) or (query.split and shard.split != query.split):
+            continue
+        if source_subset and shard.subset != source_subset:
             continue
         pf = store.parquet(shard.path)
         start = 0
@@ -176,7 +196,7 @@ def search_kept(store: BuildStore, query: Query) -> Result:
             for r in rows:
                 rec = t.slice(r, 1).to_pylist()[0]
                 meta = parse_meta(rec["meta"])
-                if origin and not _origin_ok(meta, query):
+                if (origin or query.source) and not _origin_ok(meta, query):
                     continue
                 if skip:
                     skip -= 1
