@@ -535,6 +535,20 @@ def _build_on_slurm(plan, overrides: list[str], sample: bool, throttle: Optional
 
 
 @app.command()
+def inspect(
+    directory: Annotated[str, typer.Argument(help="a build directory: a local path or any fsspec URL")],
+    port: Annotated[int, typer.Option(help="the port to listen on")] = 8765,
+    host: Annotated[Optional[str], typer.Option(help="the address to bind; 127.0.0.1 unless given")] = None,
+) -> None:
+    """Serve a local, read-only web viewer of a build: funnel, search, documents with math, scores, reports."""
+    from proofpile.inspect.serve import serve
+
+    if not 0 < port < 65536:
+        _fail("--port must be between 1 and 65535")
+    serve(directory, host=host, port=port)
+
+
+@app.command()
 def version() -> None:
     """Print proofpile's and its main dependencies' versions."""
     from proofpile.manifest import versions
