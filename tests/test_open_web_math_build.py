@@ -140,7 +140,7 @@ def test_math_pages_kept_nonmath_rejected(owm_builds, shared_data: Path):
         meta = json.loads(r["meta"])
         assert r["subset"] == "open-web-math" and r["lang"] == "en" == meta["lang"]
         assert meta["crawl"] == CRAWL and meta["record_id"].startswith("<urn:uuid:") and meta["warc_date"]
-        assert meta["prefilter"] in ("keyword", "latex", "classifier") and "math_score" in meta
+        assert meta["prefilter"] in ("markup", "tex_in_text", "math_score") and "math_score" in meta
         assert len(r["text"]) >= 100 and "<html" not in r["text"].lower()
 
 

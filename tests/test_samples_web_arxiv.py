@@ -205,7 +205,9 @@ def test_web_sample_build_drops_each_page_where_expected(web_build):
     manifest = json.loads((out / "manifest.json").read_text())
     drops = funnel_drops(manifest)
     expected = Counter(p.expect for p in PAGES if p.expect != "keep")
-    assert drops["math prefilter"] == Counter({"no_math_signal": expected["no_math_signal"]})
+    assert drops["math prefilter"] == Counter({"no_math_signal": expected["no_math_signal"],
+                                               "no_math_in_text": expected["no_math_in_text"]})
+    assert expected["no_math_signal"] == 2 and expected["no_math_in_text"] == 1
     assert drops["language id"] == Counter({"wrong_language": expected["wrong_language"]})
     assert drops["math classifier"] == Counter({"low_math_score": expected["low_math_score"]})
     assert drops["near-dedup reader"] == Counter({"near_duplicate": expected["near_duplicate"]})

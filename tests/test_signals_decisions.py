@@ -67,7 +67,7 @@ def test_a_signal_change_is_still_another_build(tmp_path: Path, lid_model: Path)
     out = tmp_path / "out"
     owm(out, lid_model)
     proc = run_cli("build", "open-web-math", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}",
-                   "--set", "prefilter.min_chars=100", check=False)
+                   "--set", "prefilter.min_formulas=2", check=False)
     assert proc.returncode != 0 and "holds a build of another recipe" in proc.stderr
 
 
