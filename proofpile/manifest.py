@@ -24,6 +24,8 @@ _DROP_NAMES = ("repo_failed", "file_failed", "file_damaged", "archive_corrupt", 
                "input_failed_transient")
 #: counters shown beside the drops that are not drops: inputs a resumed task tried again
 _NOTE_NAMES = ("inputs_retried",)
+#: ... and the stages inside a step (the math prefilter's markers and plain-text stages: pages sent on, chars read)
+_NOTE_PREFIXES = ("stage_",)
 _VERSIONED = ("datatrove", "pyarrow", "pydantic", "pygments", "xxhash", "fasttext-numpy2-wheel", "datasets", "numpy")
 
 
@@ -88,7 +90,8 @@ def funnel_rows(stage: str, steps: list[dict]) -> list[dict]:
     for step in steps:
         c = step["counts"]
         drops = {k.removeprefix("dropped_").removeprefix("skipped_"): v for k, v in c.items() if is_drop(k) and v}
-        notes = {k.removeprefix("inputs_"): v for k, v in c.items() if k in _NOTE_NAMES and v}
+        notes = {k.removeprefix("inputs_"): v for k, v in c.items()
+                 if (k in _NOTE_NAMES or k.startswith(_NOTE_PREFIXES)) and v}
         if "total" in c:  # a BaseFilter
             n_in, n_out = c["total"], c.get("forwarded", 0)
         else:

@@ -17,14 +17,16 @@ B. **text**: a plain-text rendering by resiliparse (no main-content selection, ~
 
 OpenWebMath used the same shape (keywords, then a text classifier on a cheap rendering of pages with a
 backslash command). The way a page went on is stored in ``metadata["prefilter"]``: "markup", "tex_in_text"
-or "math_score". Counters ``stage_markers_*`` / ``stage_text_*`` and each stage's CPU seconds go into the
-step's stats, so the funnel shows each stage's pass rate and cost.
+or "math_score". The funnel shows each stage's pass rate and cost from the counters: ``stage_markers_markup``
+and ``stage_markers_hint`` (pages sent on by stage A), ``stage_text_passed`` (by stage B), and the characters
+each stage read, ``stage_markers_chars`` and ``stage_text_chars``. Characters rather than seconds, so the
+manifest stays the same on every run; bench/web_prefilter.py measures each stage's MB/s to turn them into
+CPU time.
 """
 
 from __future__ import annotations
 
 import re
-import time
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
@@ -164,16 +166,16 @@ class MathPrefilter(BaseFilter):
 
     def branch(self, html: str) -> tuple[str | None, str]:
         """(how the page goes on, or None; the stage that decided: "markers" or "text")."""
-        t = time.process_time()
+        size = len(html)
+        self.stat_update("stage_markers_chars", value=size)
         found = self.scan(html)
-        self.stat_update("stage_markers_cpu_s", value=time.process_time() - t)
         if found is None:
             return None, "markers"
         if found == "markup":
             self.stat_update("stage_markers_markup")
             return "markup", "markers"
         self.stat_update("stage_markers_hint")
-        t = time.process_time()
+        self.stat_update("stage_text_chars", value=size)
         try:
             text = plain_text(html)
         except Exception:  # noqa: BLE001 - a page resiliparse cannot parse goes on to the real extractor
@@ -186,7 +188,6 @@ class MathPrefilter(BaseFilter):
             verdict = "math_score"
         else:
             verdict = None
-        self.stat_update("stage_text_cpu_s", value=time.process_time() - t)
         if verdict is not None:
             self.stat_update("stage_text_passed")
         return verdict, "text"
