@@ -229,6 +229,31 @@ def test_web_sample_build_drops_each_page_where_expected(web_build):
     assert "near_duplicate: 1" in proc.stdout
 
 
+def test_prefilter_stages_in_the_funnel_and_plan_mix_from(web_build):
+    """The funnel shows each prefilter stage's pass rate and what it read; `plan --mix-from` takes the mix
+    from it."""
+    from proofpile.capacity import WebCrawlModel, mix_from_manifest
+
+    out, proc = web_build
+    manifest = json.loads((out / "manifest.json").read_text())
+    (row,) = [r for r in manifest["funnel"] if r["step"].endswith("math prefilter")]
+    notes = row["notes"]
+    html = [(WEB_SRC / p.file).read_text(encoding="utf-8") for p in PAGES]
+    assert row["in"] == len(PAGES) and row["out"] == len(PAGES) - 3
+    assert notes["stage_markers_markup"] + notes["stage_markers_hint"] == len(PAGES) - 2  # 2 without any marker
+    assert notes["stage_text_passed"] == notes["stage_markers_hint"] - 1
+    assert notes["stage_markers_chars"] == sum(len(h) for h in html) > notes["stage_text_chars"] > 0
+    assert "stage_markers_hint" in proc.stdout  # the printed funnel
+    model = mix_from_manifest(out / "manifest.json")
+    assert model.math_share == pytest.approx(7 / 10) and model.hint_share == notes["stage_markers_hint"] / 10
+    assert model.kept_per_page == manifest["outputs"]["documents"] / 10
+    assert model.pages == WebCrawlModel().pages  # only the mix comes from a build
+    from .test_build import run_cli
+
+    printed = run_cli("plan", "open-web-math", "--mix-from", str(out / "manifest.json")).stdout
+    assert "70.00%: measured by the build in" in printed
+
+
 def _warc_document_ids(path: Path) -> dict[str, str]:
     """URL -> the document id the Common Crawl reader gives the page (from its WARC-Record-ID)."""
     from warcio.archiveiterator import ArchiveIterator
