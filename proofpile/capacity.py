@@ -236,11 +236,11 @@ def proof_pile_2_plan(target_tokens: float, shares: dict[str, float] | None = No
 # and the tokens a crawl gives from OpenWebMath's own yield per crawled page.
 
 WEB_RATES: dict[str, Sourced] = {
-    "warc_read": (93.0, "bench/warc_read.py: proofpile's reader (warcio + record recovery), MB of uncompressed WARC "
-                        "per CPU second; fastwarc reads ~5x faster but loses pages (see that bench)"),
-    "markers": (290.0, "bench/web_prefilter.py: stage A (Aho-Corasick markers), MB of raw HTML per CPU second"),
-    "text": (45.0, "bench/web_prefilter.py: stage B (resiliparse plain text, TeX formulas, MathScore) on the pages "
-                   "that reach it, MB of raw HTML per CPU second"),
+    "warc_read": (100.0, "bench/warc_read.py: proofpile's reader (warcio + record recovery), MB of uncompressed WARC "
+                         "per CPU second (warcio alone 182, fastwarc 558, but fastwarc loses pages: see that bench)"),
+    "markers": (450.0, "bench/web_prefilter.py: stage A (Aho-Corasick markers), MB of raw HTML per CPU second"),
+    "text": (106.0, "bench/web_prefilter.py: stage B (resiliparse plain text, TeX formulas, MathScore) on the "
+                    "pages that reach it, MB of raw HTML per CPU second"),
     "chain": (4.30, "bench/open_web_math_chain.py: extraction, language ID, MathScore, quality, MB of raw HTML per "
                     "CPU second"),
 }

@@ -122,9 +122,11 @@ class MarkerScan:
             import ahocorasick_rs
 
             # leftmost-first with the markup markers listed first: where a hint and a markup marker start at the
-            # same place ("katex" / "katex-mathml"), the markup one is reported
+            # same place ("katex" / "katex-mathml"), the markup one is reported. On bytes with a DFA: ~1.7x the
+            # speed of the default automaton on str (bench/web_prefilter.py), encoding included
             self._automaton = ahocorasick_rs.BytesAhoCorasick(
-                [m.encode() for m in MARKUP_MARKERS + HINT_MARKERS], matchkind=ahocorasick_rs.MatchKind.LeftmostFirst)
+                [m.encode() for m in MARKUP_MARKERS + HINT_MARKERS], matchkind=ahocorasick_rs.MatchKind.LeftmostFirst,
+                implementation=ahocorasick_rs.Implementation.DFA)
         return self._automaton
 
     def __call__(self, html: str | bytes) -> str | None:
