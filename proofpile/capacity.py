@@ -356,7 +356,7 @@ def mix_from_manifest(path, model: WebCrawlModel | None = None) -> WebCrawlModel
     return model
 
 
-def _web_subset(model: WebCrawlModel, dup_fraction: float = 0.1) -> SubsetModel:
+def web_subset(model: WebCrawlModel, dup_fraction: float = 0.1) -> SubsetModel:
     """The open-web-math subset of `proof-pile-2` from the crawl model: its rate over the whole page mix, and its
     yield before near-dedup (OpenWebMath's counts are after it; the plan's default duplicate share undoes that)."""
     base = SUBSETS["open-web-math"]
@@ -370,4 +370,4 @@ def _web_subset(model: WebCrawlModel, dup_fraction: float = 0.1) -> SubsetModel:
         base.bytes_per_token, base.stored_ratio, base.avg_doc_bytes)
 
 
-SUBSETS["open-web-math"] = _web_subset(WebCrawlModel())
+SUBSETS["open-web-math"] = web_subset(WebCrawlModel())

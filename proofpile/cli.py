@@ -495,7 +495,7 @@ def plan_proof_pile_2(
 ) -> None:
     """CPU-hours, disk, RAM and wall time per stage of a whole-corpus build, from bench/ throughputs. The web
     subset's rate and yield come from the crawl model of `proofpile plan open-web-math` (same options)."""
-    from proofpile.capacity import _web_subset, proof_pile_2_plan
+    from proofpile.capacity import proof_pile_2_plan, web_subset
 
     def pairs(items: Optional[list[str]], flag: str) -> dict[str, float]:
         out = {}
@@ -516,7 +516,7 @@ def plan_proof_pile_2(
         _fail("--yield: a share of the raw input, in (0, 1]")
     crawl_rates, sources = {}, {}
     if any(v is not None for v in (web_math_share, pages_per_crawl, page_bytes, mix_from)):
-        web = _web_subset(_web_model(web_math_share, pages_per_crawl, page_bytes, mix_from), dup_fraction)
+        web = web_subset(_web_model(web_math_share, pages_per_crawl, page_bytes, mix_from), dup_fraction)
         crawl_rates["open-web-math"] = web.crawl_mb_s[0]
         yields.setdefault("open-web-math", web.yield_[0])
         sources["open-web-math"] = "WebCrawlModel with the --web-math-share/--pages-per-crawl/--page-bytes/--mix-from given"
