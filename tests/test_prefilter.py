@@ -135,3 +135,14 @@ def test_min_formulas_and_threshold():
     assert MathPrefilter(min_formulas=1).branch(html) == ("tex_in_text", "text")
     assert MathPrefilter(min_formulas=2).branch(html) == (None, "text")  # one formula, prose about a picnic
     assert MathPrefilter(min_formulas=0, threshold=0.0).branch(html) == ("math_score", "text")
+
+
+def test_the_step_travels_to_workers_after_use():
+    """Steps are pickled to worker processes: the automaton and the model stay behind and load again there."""
+    import pickle
+
+    step = MathPrefilter()
+    html = r"<p>so \(\sqrt{2}\) is irrational</p>"
+    assert step.branch(html)[0] == "tex_in_text" and step.scan._automaton is not None
+    copy = pickle.loads(pickle.dumps(step))
+    assert copy.scan._automaton is None and copy.branch(html)[0] == "tex_in_text"
