@@ -342,9 +342,9 @@ def mix_from_manifest(path, model: WebCrawlModel | None = None) -> WebCrawlModel
     pages = sum(r["in"] or 0 for r in rows)
     if not pages:
         raise ValueError(f"{path}: no math prefilter in its funnel (not a web build, or it read no pages)")
-    hints = sum(r.get("notes", {}).get("stage_markers_hint", 0) for r in rows)
-    if not any("stage_markers_hint" in r.get("notes", {}) for r in rows):
-        raise ValueError(f"{path}: its funnel predates the two-stage prefilter (no stage_markers_hint count)")
+    hints = sum(r.get("stages", {}).get("markers_hint", 0) for r in rows)
+    if not any("stages" in r for r in rows):
+        raise ValueError(f"{path}: its funnel predates the two-stage prefilter (no stages in its funnel row)")
     src = f"measured by the build in {path} ({pages:,} pages)"
     model.math_share = sum(r["out"] or 0 for r in rows) / pages
     model.hint_share = hints / pages

@@ -519,7 +519,8 @@ def plan_proof_pile_2(
         web = web_subset(_web_model(web_math_share, pages_per_crawl, page_bytes, mix_from), dup_fraction)
         crawl_rates["open-web-math"] = web.crawl_mb_s[0]
         yields.setdefault("open-web-math", web.yield_[0])
-        sources["open-web-math"] = "WebCrawlModel with the --web-math-share/--pages-per-crawl/--page-bytes/--mix-from given"
+        sources["open-web-math"] = ("WebCrawlModel with the --web-math-share/--pages-per-crawl/--page-bytes/"
+                                    "--mix-from given")
     plan = proof_pile_2_plan(target_tokens, pairs(share, "--share") or None, nodes=nodes,
                              cores_per_node=cores_per_node, mem_per_node_gb=mem_per_node_gb,
                              dup_fraction=dup_fraction, yields=yields, crawl_rates=crawl_rates,

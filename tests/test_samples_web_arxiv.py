@@ -237,15 +237,15 @@ def test_prefilter_stages_in_the_funnel_and_plan_mix_from(web_build):
     out, proc = web_build
     manifest = json.loads((out / "manifest.json").read_text())
     (row,) = [r for r in manifest["funnel"] if r["step"].endswith("math prefilter")]
-    notes = row["notes"]
+    stages = row["stages"]
     html = [(WEB_SRC / p.file).read_text(encoding="utf-8") for p in PAGES]
     assert row["in"] == len(PAGES) and row["out"] == len(PAGES) - 3
-    assert notes["stage_markers_markup"] + notes["stage_markers_hint"] == len(PAGES) - 2  # 2 without any marker
-    assert notes["stage_text_passed"] == notes["stage_markers_hint"] - 1
-    assert notes["stage_markers_chars"] == sum(len(h) for h in html) > notes["stage_text_chars"] > 0
-    assert "stage_markers_hint" in proc.stdout  # the printed funnel
+    assert stages["markers_markup"] + stages["markers_hint"] == len(PAGES) - 2  # 2 without any marker
+    assert stages["text_passed"] == stages["markers_hint"] - 1
+    assert stages["markers_chars"] == sum(len(h) for h in html) > stages["text_chars"] > 0
+    assert "stages: markers_chars" in proc.stdout  # the printed funnel
     model = mix_from_manifest(out / "manifest.json")
-    assert model.math_share == pytest.approx(7 / 10) and model.hint_share == notes["stage_markers_hint"] / 10
+    assert model.math_share == pytest.approx(7 / 10) and model.hint_share == stages["markers_hint"] / 10
     assert model.kept_per_page == manifest["outputs"]["documents"] / 10
     assert model.pages == WebCrawlModel().pages  # only the mix comes from a build
     from .test_build import run_cli

@@ -18,11 +18,11 @@ B. **text**: a plain-text rendering by resiliparse (no main-content selection, ~
 OpenWebMath used the same shape (keywords, then a text classifier on a cheap rendering of pages with a
 backslash command). The way a page went on is stored in ``metadata["prefilter"]``: "markup", "tex_in_text"
 or "math_score" (or "unrendered": resiliparse could not parse a page with a hint, so the extractor judges it).
-The funnel shows each stage's pass rate and cost from the counters: ``stage_markers_markup``
-and ``stage_markers_hint`` (pages sent on by stage A), ``stage_text_passed`` (by stage B), and the characters
-each stage read, ``stage_markers_chars`` and ``stage_text_chars``. Characters rather than seconds, so the
-manifest stays the same on every run; bench/web_prefilter.py measures each stage's MB/s to turn them into
-CPU time.
+The funnel shows each stage's pass rate and cost from the counters ``stage_markers_markup`` and
+``stage_markers_hint`` (pages sent on by stage A), ``stage_text_passed`` (by stage B), ``stage_markers_chars``
+and ``stage_text_chars`` (characters each stage read): the funnel row's ``stages``, without the prefix.
+Characters rather than seconds, so the manifest stays the same on every run; bench/web_prefilter.py measures
+each stage's MB/s, which turns them into CPU time.
 """
 
 from __future__ import annotations
