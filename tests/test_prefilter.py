@@ -48,6 +48,20 @@ def test_real_ordinary_pages_stop_here(shared_data: Path):
         assert scan((shared_data / "html" / "nonmath" / name).read_text(encoding="utf-8", errors="replace")) == "hint"
 
 
+def test_real_crawl_pages_stop_here(shared_data: Path):
+    """The pages of the real WARC files (a Common Crawl excerpt, ClueWeb09), as the reader hands them on."""
+    from proofpile.sources.commoncrawl import CommonCrawlReader
+
+    files = sorted(str(p) for p in (shared_data / "warc").glob("*.warc.gz"))
+    if not files:
+        pytest.skip(f"no WARC files in {shared_data / 'warc'}")
+    docs = list(CommonCrawlReader(files, crawl="CC-MAIN-2020-34").run())
+    assert len(docs) >= 40
+    step = MathPrefilter()
+    assert list(step.run(iter(docs))) == []
+    assert step.stats["dropped_no_math_signal"].total + step.stats["dropped_no_math_in_text"].total == len(docs)
+
+
 def test_real_math_problems_as_bare_tex_pages_go_on(shared_data: Path):
     """MATH problems and solutions in a plain page, no renderer: the TeX in the text alone carries them."""
     path = shared_data / "benchmarks" / "math_test.jsonl"
