@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from proofpile.stage_registry import StageConfig, declare_stage, declared
 
@@ -71,6 +71,15 @@ class PrefilterStage(StageConfig):
     min_formulas: int = Field(1, ge=0, description="TeX formulas in the plain-text rendering that let a page with "
                                                    "only a hint marker go on (0: the classifier alone decides)")
     model: str | None = Field(None, description="fastText MathScore model; none = the one shipped in the package")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_min_chars(cls, data):
+        # recipes written for the one-stage prefilter: say what replaced the key rather than only refusing it
+        if isinstance(data, dict) and "min_chars" in data:
+            raise ValueError("min_chars is gone: pages without math markup are now judged on their plain text "
+                             "(prefilter.threshold, prefilter.min_formulas)")
+        return data
 
 
 @declare_stage("prefilter", config=PrefilterStage, where="per_document", order=30,

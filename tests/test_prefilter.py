@@ -160,3 +160,16 @@ def test_the_step_travels_to_workers_after_use():
     assert step.branch(html)[0] == "tex_in_text" and step.scan._automaton is not None
     copy = pickle.loads(pickle.dumps(step))
     assert copy.scan._automaton is None and copy.branch(html)[0] == "tex_in_text"
+
+
+def test_recipe_keys():
+    from pydantic import ValidationError
+
+    from proofpile.stages import PrefilterStage
+
+    cfg = PrefilterStage.model_validate({"enabled": True, "threshold": 0.7, "min_formulas": 2})
+    assert (cfg.threshold, cfg.min_formulas, cfg.model) == (0.7, 2, None)
+    with pytest.raises(ValidationError, match="min_chars is gone.*prefilter.threshold, prefilter.min_formulas"):
+        PrefilterStage.model_validate({"enabled": True, "min_chars": 500})
+    with pytest.raises(ValidationError):
+        PrefilterStage.model_validate({"threshold": 1.5})
