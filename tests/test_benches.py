@@ -25,6 +25,8 @@ BENCHES = [
     ("inspect_search.py", ["--docs", "2000", "--repeat", "1"], "pandas contains s"),
     ("open_web_math.py", ["--mb", "0.2"], "pages/s"),
     ("open_web_math_chain.py", ["--mb", "0.2"], "pages/s"),
+    ("warc_read.py", ["--mb", "1"], "MB/s/core"),
+    ("web_prefilter.py", ["--mb", "0.2", "--math-items", "50"], "new: to extraction"),
 ]
 
 
