@@ -157,20 +157,23 @@ def test_scores_histograms_and_what_if(client, build):
     page, _ = get(client, "/scores")
     sections = page.xpath('//section[@class="histogram"]')
     names = {(s.get("data-subset"), s.get("data-axis")) for s in sections}
-    assert ("open-web-math", "math_score (no math found)") in names
+    assert ("open-web-math", "math_score (math found)") in names
+    assert ("open-web-math", "lid_score (languages kept)") in names
     assert all(s.xpath(".//svg") for s in sections)
     assert page.xpath('//*[local-name()="line" and @class="threshold"]')
-    # independent count: pages without math, kept with math_score >= 0.8 or dropped by the classifier
+    # independent count of what a higher language-ID threshold changes: English pages kept below it, and
+    # English pages the langid stage dropped at or above it (the sample's prefilter now stops the pages
+    # without math, so the classifier axes have nothing dropped to move)
     kept = [json.loads(r["meta"]) for r in pq.read_table(build / "data" / "open-web-math").to_pylist()]
     dropped = [json.loads(r["scores"]) for r in pq.read_table(build / "dropped" / "open-web-math.parquet").to_pylist()
-               if r["stage"] == "math_classifier"]
-    new = 0.01
-    to_kept = sum(1 for s in dropped if s.get("math_found") is not True and s["math_score"] >= new)
-    to_dropped = sum(1 for m in kept if m.get("math_found") is not True and "math_score" in m and m["math_score"] < new)
-    page, _ = get(client, f"/scores?subset=open-web-math&axis=math_score+%28no+math+found%29&threshold={new}")
+               if r["stage"] == "langid"]
+    new = 0.9
+    to_kept = sum(1 for s in dropped if s.get("lid_lang") == "en" and s["lid_score"] >= new)
+    to_dropped = sum(1 for m in kept if m.get("lid_lang") == "en" and m["lid_score"] < new)
+    page, _ = get(client, f"/scores?subset=open-web-math&axis=lid_score+%28languages+kept%29&threshold={new}")
     w = page.xpath('//div[@id="whatif"]')[0]
-    assert int(w.xpath('.//strong[@class="to-kept"]')[0].text) == to_kept > 0
-    assert int(w.xpath('.//strong[@class="to-dropped"]')[0].text) == to_dropped
+    assert int(w.xpath('.//strong[@class="to-kept"]')[0].text) == to_kept
+    assert int(w.xpath('.//strong[@class="to-dropped"]')[0].text) == to_dropped > 0
     sample = w.xpath(".//li/a")[0].get("href")
     get(client, sample)
 
