@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from proofpile.atomic import write_text
 from proofpile import manifest as mf
 from proofpile import outdir
 from proofpile.executors import run_stage
@@ -211,7 +212,7 @@ def _check_signal_identity(plan: BuildPlan) -> None:
                               f"use a new --out, or delete it to start over")
     else:
         plan.work.mkdir(parents=True, exist_ok=True)
-        marker.write_text(ident)
+        write_text(marker, ident)  # a kill mid-write must not leave an identity no re-run matches
 
 
 def crawl_folder(plan: BuildPlan, source: SourcePlan) -> Path:

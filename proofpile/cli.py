@@ -70,10 +70,40 @@ def _default(model, name: str) -> str:
     return ",".join(value) if isinstance(value, list) else str(value)
 
 
+_WORK_DIR = typer.Option("--work-dir", help="with a URL --out: the local directory to build in and upload from "
+                        "(default $XDG_CACHE_HOME/proofpile/out/<hash of the URL>)")
+
+
+def _remote(out: str, work_dir: Optional[Path], kind: str):
+    """A `proofpile.remote.RemoteOut` when `out` is a URL (refused now, before any work, if the prefix is not
+    proofpile's), else None."""
+    from proofpile.remote import RemoteOut, is_url
+
+    if not is_url(out):
+        if work_dir is not None:
+            _fail(f"--work-dir is for a URL; {out} is a local path")
+        return None
+    target = RemoteOut(out, work_dir, kind)
+    target.check()
+    return target
+
+
+def _upload(target) -> None:
+    done = target.upload()
+    typer.echo(f"{target.url}: uploaded {done['uploaded']} files ({done['bytes']:,} bytes), {done['unchanged']} "
+               f"unchanged, {done['deleted']} stale deleted (work directory {target.work})", err=True)
+
+
+def _pulled(directory: str, work_dir: Optional[Path], kind: str = "build"):
+    """(local directory, RemoteOut or None): a URL is first brought into its work directory."""
+    target = _remote(directory, work_dir, kind)
+    return (target.pull(), target) if target is not None else (Path(directory), None)
+
+
 @app.command()
 def build(
     recipe: Annotated[str, typer.Argument(help="recipe name (algebraic-stack) or path to a recipe YAML")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
+    out: Annotated[str, typer.Option("--out", "-o", help="output directory, or an fsspec URL (s3://bucket/prefix)")],
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override, e.g. langid.model=/path/lid.176.ftz")] = None,
     workers: Annotated[Optional[int], typer.Option(help="tasks at once (outputs do not depend on it); default executor.workers or 1")] = None,
     executor: Annotated[Optional[str], typer.Option("--executor", help="local, ray or slurm (overrides the recipe's executor.kind)")] = None,
@@ -82,6 +112,7 @@ def build(
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
     crawl: Annotated[Optional[str], typer.Option("--crawl", help="Common Crawl crawl id to read, e.g. CC-MAIN-2023-06")] = None,
     max_files: Annotated[Optional[int], typer.Option("--max-files", help="read only the first N WARC files")] = None,
+    work_dir: Annotated[Optional[Path], _WORK_DIR] = None,
 ) -> None:
     """Build a subset from its recipe; re-running into the same --out resumes."""
     from contextlib import nullcontext
@@ -97,6 +128,10 @@ def build(
     # --executor changes how the build runs, never what it builds
     rec, path = load_recipe(recipe, [*(set_ or []), *([f"executor.kind={executor}"] if executor else [])])
     rec, web = with_crawl(rec, path, crawl, max_files)
+    target = _remote(out, work_dir, "build")
+    if target is not None and rec.executor.kind == "slurm":
+        _fail(f"--out {out}: a Slurm build writes a local or shared --out only for now")
+    out = target.work if target is not None else Path(out)
     if dry_run and rec.executor.kind != "slurm":  # slurm's dry run writes its job scripts
         text, errors = describe_only(rec, path, out, sample=sample)
         for err in errors:
@@ -119,6 +154,8 @@ def build(
                 workers = workers or rec.executor.workers or 1
                 with use(plan.recipe.executor, workers):
                     manifest = run_build(plan, workers=workers, progress=progress and sys.stderr.isatty())
+                if target is not None:
+                    _upload(target)
         except OSError as e:  # disk full, read-only output: the machine, not the input, hence exit code 1
             _fail(_one_line(e), 1)
     typer.echo(render_funnel(manifest["funnel"]))
@@ -127,8 +164,9 @@ def build(
     outs = manifest["outputs"]
     if not outs["documents"] and (hint := empty_output_hint(manifest["funnel"])):
         typer.echo(f"warning: {hint}", err=True)
-    typer.echo(f"\n{outs['documents']:,} documents in {len(outs['shards'])} shards under {plan.out / 'data'}")
-    typer.echo(f"manifest: {plan.out / 'manifest.json'}")
+    where = target.url if target is not None else plan.out
+    typer.echo(f"\n{outs['documents']:,} documents in {len(outs['shards'])} shards under {where}/data")
+    typer.echo(f"manifest: {where}/manifest.json")
 
 
 @app.command()
@@ -150,7 +188,7 @@ def discover(
 @app.command()
 def decontaminate(
     inputs: Annotated[list[Path], typer.Argument(help="a build directory, or Parquet/JSONL shards or folders")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="output directory (clean shards, contamination.*)")],
+    out: Annotated[str, typer.Option("--out", "-o", help="output directory (clean shards, contamination.*)")],
     bench: Annotated[Optional[list[str]], typer.Option("--bench", help="benchmark to index; repeatable", show_default=_default(DecontaminateStage, "benchmarks"))] = None,
     bench_file: Annotated[Optional[list[str]], typer.Option("--bench-file", help="NAME=PATH: a local JSONL/Parquet instead of the Hub")] = None,
     ngram: Annotated[Optional[int], typer.Option(help="words per n-gram", show_default=_default(DecontaminateStage, "ngram"))] = None,
@@ -162,6 +200,10 @@ def decontaminate(
     """Remove documents that contain benchmark test items (n-gram overlap) and write a contamination report."""
     from proofpile.decontam.ngrams import DecontaminationFilter
     from proofpile.decontam.run import decontaminate as run
+    from proofpile.remote import refuse_url
+
+    refuse_url(out, "decontaminate")
+    out = Path(out)
 
     files = {}
     for item in bench_file or []:
@@ -270,8 +312,8 @@ app.add_typer(pack_app, name="pack")
 
 @pack_app.command("run")
 def pack_run(
-    input: Annotated[Path, typer.Argument(help="a build directory, or Parquet shards (file or folder) with a text column")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
+    input: Annotated[str, typer.Argument(help="a build directory (or its URL), or Parquet shards (file or folder) with a text column")],
+    out: Annotated[str, typer.Option("--out", "-o", help="output directory, or an fsspec URL (s3://bucket/prefix)")],
     tokenizer: Annotated[Optional[str], typer.Option(help="tokenizer.model / tokenizer.json / a folder with them / a Hub id", show_default=_default(PackStage, "tokenizer"))] = None,
     format: Annotated[Optional[str], typer.Option("--format", help="megatron (.bin/.idx) or npy (needs --seq-len)", show_default=_default(PackStage, "format"))] = None,
     workers: Annotated[int, typer.Option(help="tokenizing processes (outputs do not depend on it)")] = 1,
@@ -287,6 +329,8 @@ def pack_run(
     backend: Annotated[str, typer.Option(help="auto, sentencepiece or tokenizers")] = "auto",
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
     max_document_bytes: Annotated[Optional[int], typer.Option("--max-document-bytes", help="skip (and count) longer documents", show_default="64 MiB")] = None,
+    work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="with a URL --out: the local directory to pack in and upload from")] = None,
+    input_work_dir: Annotated[Optional[Path], typer.Option("--input-work-dir", help="with a URL INPUT: where to download it")] = None,
 ) -> None:
     """Tokenize INPUT into Megatron .bin/.idx prefixes (same as `proofpile pack INPUT ...`)."""
     from proofpile.pack import PROOF_PILE_2_WEIGHTS
@@ -304,12 +348,17 @@ def pack_run(
             _fail(f"--weight {item}: expected SUBSET=NUMBER")
     from proofpile.outdir import reading
 
+    input, _ = _pulled(input, input_work_dir)
+    target = _remote(out, work_dir, "pack")
+    out = target.work if target is not None else Path(out)
     with reading(input):  # not while a build is rewriting the shards it would read
         cfg = _stage_config(PackStage, tokenizer=tokenizer, format=format, seq_len=seq_len, shuffle_seed=shuffle_seed,
                             by_lang=by_lang, weights=weights, bos=bos, eos=eos)
         extra = {} if max_document_bytes is None else {"max_document_bytes": max_document_bytes}
         record = pack_as_configured(input, out, cfg, workers=workers, subset=subset, text_column=text_column,
                                     backend=backend, progress=progress and sys.stderr.isatty(), **extra)
+        if target is not None:
+            _upload(target)
     for err in record["errors"]:
         typer.echo(f"warning: {err}", err=True)
     for subset_name, splits in record["tokens"].items():
@@ -323,7 +372,7 @@ def pack_run(
     for entry in record.get("sequences", {}).get("short_splits", []):
         typer.echo(f"{entry['split']}: {entry['tokens']:,} tokens, {entry['reason']} "
                    f"({record['sequences']['seq_len']}): no sequence file")
-    typer.echo(f"tokens.json: {out / 'tokens.json'}")
+    typer.echo(f"tokens.json: {target.url + '/tokens.json' if target is not None else out / 'tokens.json'}")
 
 
 @pack_app.command("verify")
@@ -343,7 +392,7 @@ def pack_verify(directory: Annotated[Path, typer.Argument(help="a directory writ
 @app.command()
 def dedup(
     inputs: Annotated[list[Path], typer.Argument(help="build output directories (or .parquet shards), e.g. out/arxiv out/open-web-math")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
+    out: Annotated[str, typer.Option("--out", "-o", help="output directory")],
     against: Annotated[Optional[Path], typer.Option(help="an earlier `proofpile dedup` output: drop what duplicates it")] = None,
     ngram: Annotated[Optional[int], typer.Option(help="words per shingle", show_default=_default(NearDedupStage, "ngram"))] = None,
     bands: Annotated[Optional[int], typer.Option(help="LSH bands", show_default=_default(NearDedupStage, "bands"))] = None,
@@ -358,7 +407,10 @@ def dedup(
     from proofpile.dedup.minhash import s_curve
     from proofpile.dedup.near import NearDedupConfig, near_dedup
     from proofpile.manifest import render_funnel
+    from proofpile.remote import refuse_url
 
+    refuse_url(out, "dedup")
+    out = Path(out)
     _check_workers(workers)
     order = None if priority is None else [p.strip() for p in priority.split(",") if p.strip()]
     config = NearDedupConfig.from_stage(_stage_config(NearDedupStage, ngram=ngram, bands=bands, rows=rows,
@@ -407,9 +459,10 @@ def plan_dedup(
 
 @app.command()
 def stats(
-    directory: Annotated[Path, typer.Argument(help="a build directory (with manifest.json)")],
+    directory: Annotated[str, typer.Argument(help="a build directory (with manifest.json), or its URL")],
     json_: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
     pack: Annotated[Optional[Path], typer.Option(help="a `proofpile pack` output to take tokens from")] = None,
+    work_dir: Annotated[Optional[Path], _WORK_DIR] = None,
 ) -> None:
     """Documents, text bytes and tokens per subset/split/language; the funnel; dedup and decontamination."""
     import json
@@ -418,24 +471,31 @@ def stats(
 
     from proofpile.outdir import reading
 
-    with reading(directory):
-        result = compute_stats(directory, pack=pack)
+    local, _ = _pulled(directory, work_dir)
+    with reading(local):
+        result = compute_stats(local, pack=pack)
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if json_ else render_stats(result).rstrip())
 
 
 @app.command()
 def card(
-    directory: Annotated[Path, typer.Argument(help="a build directory (with manifest.json)")],
+    directory: Annotated[str, typer.Argument(help="a build directory (with manifest.json), or its URL")],
     repo: Annotated[Optional[str], typer.Option(help="ORG/NAME, shown in the card's loading example")] = None,
     pack: Annotated[Optional[Path], typer.Option(help="a `proofpile pack` output to take tokens from")] = None,
+    work_dir: Annotated[Optional[Path], _WORK_DIR] = None,
 ) -> None:
     """Write DIR/README.md, the Hub dataset card, with its figures in DIR/assets/."""
+    from proofpile.outdir import locked, reading
     from proofpile.publish.card import write_card
 
-    from proofpile.outdir import reading
-
-    with reading(directory):  # not while a build is writing it
-        result = write_card(directory, repo_id=repo, pack=pack)
+    local, target = _pulled(directory, work_dir)
+    if target is not None:  # the card is written in the work directory, then uploaded with the figures
+        with locked(local, "build"):
+            result = write_card(local, repo_id=repo, pack=pack)
+            _upload(target)
+    else:
+        with reading(local):  # not while a build is writing it
+            result = write_card(local, repo_id=repo, pack=pack)
     for w in result.stats["warnings"]:
         typer.echo(f"warning: {w}", err=True)
     typer.echo(f"card: {result.path}")
@@ -445,7 +505,7 @@ def card(
 
 @app.command()
 def publish(
-    directory: Annotated[Path, typer.Argument(help="a carded build directory")],
+    directory: Annotated[str, typer.Argument(help="a carded build directory, or its URL")],
     repo: Annotated[str, typer.Option("--repo", help="the dataset repository, ORG/NAME")],
     private: Annotated[bool, typer.Option("--private", help="create the repository private")] = False,
     revision: Annotated[Optional[str], typer.Option(help="branch to commit to (created if needed)")] = None,
@@ -455,14 +515,16 @@ def publish(
     transfer: Annotated[str, typer.Option(help="auto (Xet when offered), xet or lfs")] = "auto",
     batch_files: Annotated[int, typer.Option(help="files per commit")] = 100,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the Hub to connect or to answer")] = 60.0,
+    work_dir: Annotated[Optional[Path], _WORK_DIR] = None,
 ) -> None:
     """Upload README.md, assets/, data/ and manifest.json to a Hub dataset repo; re-running resumes."""
     from proofpile.publish.hub import publish as run
 
     from proofpile.outdir import reading
 
-    with reading(directory):  # never a build that is being (re)written
-        result = run(directory, repo, private=private, revision=revision, dry_run=dry_run, endpoint=endpoint,
+    local, _ = _pulled(directory, work_dir)
+    with reading(local):  # never a build that is being (re)written
+        result = run(local, repo, private=private, revision=revision, dry_run=dry_run, endpoint=endpoint,
                      with_pack=with_pack, transfer=transfer, batch_files=batch_files, timeout=timeout,
                      progress_bars=sys.stderr.isatty(), log=lambda m: typer.echo(m, err=True))
     plan = result.plan

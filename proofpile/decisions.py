@@ -21,6 +21,7 @@ from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
 
+from proofpile.atomic import write_text
 from proofpile.shard_io import rank_files
 from proofpile.shards import from_row
 from proofpile.stage_registry import declared
@@ -82,10 +83,7 @@ def decisions_changed(work: Path, decisions: dict) -> bool:
 
 
 def record_decisions(work: Path, decisions: dict) -> None:
-    path = work / DECISIONS_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(decisions, sort_keys=True, indent=1))
-    tmp.replace(path)
+    write_text(work / DECISIONS_FILE, json.dumps(decisions, sort_keys=True, indent=1))
 
 
 def redo_after_crawl(work: Path, crawl_logs: set[Path]) -> None:

@@ -15,7 +15,6 @@ Drops that happen in finalize (near/exact dedup, decontamination) have their own
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,6 +23,7 @@ import pyarrow.parquet as pq
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from pydantic import Field
 
+from proofpile.atomic import atomic_path
 from proofpile.stage_registry import StageConfig, declare_stage, declared
 
 DROPPED = "dropped"
@@ -80,11 +80,8 @@ class DroppedWriter:
     def __exit__(self, exc_type, *exc):
         if exc_type is not None or not self.rows:
             return False
-        path = self.path(self.rank)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(pa.Table.from_pylist(self.rows, schema=SCHEMA), tmp, compression="zstd")
-        os.replace(tmp, path)
+        with atomic_path(self.path(self.rank)) as tmp:
+            pq.write_table(pa.Table.from_pylist(self.rows, schema=SCHEMA), tmp, compression="zstd")
         return False
 
 
@@ -155,8 +152,7 @@ def write_tables(plan) -> dict[str, Path]:
         rows = whole.filter(pc.equal(whole.column("subset"), subset)) if len(whole) else whole
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"{subset}.parquet"
-        tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(rows, tmp, compression="zstd")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            pq.write_table(rows, tmp, compression="zstd")
         written[subset] = path
     return written

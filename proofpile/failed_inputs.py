@@ -17,9 +17,9 @@ earlier failures as `inputs_retried`; `manifest.json` lists what still failed un
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from proofpile.atomic import write_text
 from proofpile.documents import loggable
 from proofpile.redact import redact_text
 
@@ -66,10 +66,7 @@ class TaskFailures:
         if not self.inputs:
             path.unlink(missing_ok=True)
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps({"inputs": self.inputs}, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(path, json.dumps({"inputs": self.inputs}, indent=1) + "\n")
 
 
 def reopen_failed_tasks(plan) -> list[str]:

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from proofpile.atomic import write_text
 from proofpile.redact import redact_tree
 from proofpile.shards import parse_shard_name, parquet_rows, sha256_file
 
@@ -138,11 +139,9 @@ def shard_entries(out: Path, subsets: list[str]) -> list[dict]:
 
 def write_manifest(path: Path, manifest: dict) -> None:
     """Every URL in it redacted (`proofpile.redact`): the manifest is published with the shards."""
-    tmp = path.with_suffix(".json.tmp")
     text = json.dumps(redact_tree(manifest), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
     # a file name that is not UTF-8 reaches here as lone surrogates; `\udcXX` is JSON's own escape for them
-    tmp.write_bytes(text.encode("utf-8", "backslashreplace"))
-    tmp.replace(path)
+    write_text(path, text, errors="backslashreplace")
 
 
 def render_funnel(rows: list[dict]) -> str:

@@ -21,6 +21,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from proofpile.atomic import atomic_path
 from proofpile.recipes import RecipeError
 
 MARKER = ".proofpile-out"
@@ -83,9 +84,9 @@ def claim(directory: Path, kind: str) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     marker = directory / MARKER
     if not marker.is_file():
-        tmp = directory / f"{MARKER}.{os.getpid()}.tmp"  # two first runs at once must not share a temp name
-        tmp.write_text(_marker_text(kind), encoding="utf-8")
-        os.replace(tmp, marker)
+        # two first runs at once must not share a temporary name
+        with atomic_path(marker, unique=True) as tmp:
+            tmp.write_text(_marker_text(kind), encoding="utf-8")
 
 
 class BusyError(OutDirError):

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import Document
 
+from proofpile.atomic import TMP_SUFFIX, commit
 from proofpile.errors import ProofpileError
 
 SCHEMA = pa.schema(
@@ -34,7 +35,6 @@ SCHEMA = pa.schema(
     metadata={b"proofpile.schema": b"1"},
 )
 
-TMP_SUFFIX = ".tmp"
 
 #: the split names the Hub's `datasets` loader recognises from file names
 SPLITS = ("train", "validation", "test")
@@ -202,7 +202,7 @@ class ShardSet:
             self._pending.append((shard, (directory, key)))
             return
         with _writing(shard.path):
-            os.replace(str(shard.path) + TMP_SUFFIX, shard.path)
+            commit(str(shard.path) + TMP_SUFFIX, shard.path)
         self.finished.append((shard.path, shard.n_rows))
 
     def abort(self) -> None:
@@ -222,7 +222,7 @@ class ShardSet:
             total = self._counters[started]  # shards started under this key, now all closed
             final = shard.path.with_name(f"{shard.path.name[: -len('.parquet')]}-of-{total:05d}.parquet")
             with _writing(final):
-                os.replace(str(shard.path) + TMP_SUFFIX, final)
+                commit(str(shard.path) + TMP_SUFFIX, final)
             self.finished.append((final, shard.n_rows))
         self._pending.clear()
 

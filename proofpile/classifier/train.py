@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from proofpile.atomic import atomic_path
 from proofpile.classifier.data import read_examples
 from proofpile.classifier.raw import strip_latex
 from proofpile.filters.math_classifier import MATH_LABEL, OTHER_LABEL, fasttext_line
@@ -100,8 +101,7 @@ def train_classifier(
     out.parent.mkdir(parents=True, exist_ok=True)
     lines = _training_lines(examples, balance=balance, piece_chars=piece_chars, strip_copies=strip_copies, seed=seed)
     # written beside the target and renamed, so a reader never loads a half-written model
-    partial = out.with_name(out.name + ".partial")
-    with tempfile.TemporaryDirectory(prefix="proofpile-classifier-") as tmp:
+    with atomic_path(out) as partial, tempfile.TemporaryDirectory(prefix="proofpile-classifier-") as tmp:
         data = Path(tmp) / "train.txt"
         data.write_text("\n".join(lines) + "\n", encoding="utf-8")
         params = dict(input=str(data), epoch=epochs, lr=lr, wordNgrams=wordNgrams, dim=dim, loss="softmax",
@@ -113,7 +113,6 @@ def train_classifier(
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(1) as pool:
             pool.apply(_train_to_file, (params, quantize, cutoff, str(partial)))
-    os.replace(partial, out)
     return out
 
 

@@ -13,11 +13,11 @@ workers computed the signatures, and node order is input order.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from proofpile.atomic import write_bytes
 
 RECORD = np.dtype([("key", "<u8"), ("node", "<u8")])
 ROW_BITS = 32
@@ -33,11 +33,7 @@ def node_id(file_index: int, row: int) -> int:
 
 def _save(path: Path, array: np.ndarray) -> None:
     """Write-then-rename, so a killed task never leaves a file that looks complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(np.ascontiguousarray(array).tobytes())
-    os.replace(tmp, path)
+    write_bytes(path, np.ascontiguousarray(array).tobytes(), fsync=False)  # work files: a crash redoes the task
 
 
 def write_run(path: Path, keys: np.ndarray, nodes: np.ndarray) -> None:

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from proofpile.atomic import atomic_path, write_text
 from proofpile.dedup import lsh
 from proofpile.dedup.minhash import MinHashParams, MinhashSignatures, s_curve
 from proofpile.errors import ProofpileError
@@ -151,9 +152,8 @@ class LshClusters(PipelineStep):
             },
             schema=DUPLICATES_SCHEMA,
         )
-        out = Path(self.duplicates)
-        pq.write_table(table, str(out) + ".tmp", compression="zstd")
-        Path(str(out) + ".tmp").replace(out)
+        with atomic_path(self.duplicates) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
         lsh.save_array(work / "removed.bin", nodes[~kept])
         self.stat_update("clusters", value=len(counts))
         self.stat_update("clustered_documents", value=len(nodes))
@@ -224,15 +224,12 @@ class LshIndex(PipelineStep):
         if self.against:
             earlier = lsh.load_array(Path(self.against) / f"band_{rank:03d}.keys", np.uint64, mmap=True)
         out = Path(self.index) / f"band_{rank:03d}.keys"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
         n = 0
-        with open(tmp, "wb") as f:
+        with atomic_path(out) as tmp, open(tmp, "wb") as f:
             for keys in lsh.merge_index_keys(_band_runs(work / "sigs", rank, self.n_files), removed, earlier,
                                              self.window_records):
                 f.write(keys.tobytes())
                 n += len(keys)
-        tmp.replace(out)
         self.stat_update("index_keys", value=n)
         return
         yield
@@ -354,7 +351,7 @@ def near_dedup(
         if marker.is_file() and marker.read_text() != identity:
             raise DedupError(f"{out}: holds a dedup of other inputs or parameters; use a new --out or delete it")
         work.mkdir(parents=True, exist_ok=True)
-        marker.write_text(identity)
+        write_text(marker, identity)
 
         duplicates = out / "duplicates.parquet"
         removed = run_lsh(files, work, config, duplicates, workers, index_in, progress)
@@ -370,7 +367,7 @@ def near_dedup(
         run_stage([LshIndex(str(work), len(files), str(index_out), config.window_records,
                             str(index_in) if index_in else None)],
                   config.params.bands, workers, work / "logs" / "index", "near-dedup: index", progress)
-        (index_out / "index.json").write_text(json.dumps({"params": config.params.identity()}, indent=1) + "\n")
+        write_text(index_out / "index.json", json.dumps({"params": config.params.identity()}, indent=1) + "\n")
 
         manifest = _manifest(files, out, config, index_in, subsets)
         mf.write_manifest(out / "manifest.json", manifest)

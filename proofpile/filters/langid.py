@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import urllib.request
 from pathlib import Path
 
 from datatrove.data import Document
 from datatrove.utils.logging import logger
 from datatrove.pipeline.filters.base_filter import BaseFilter
+
+from proofpile.atomic import atomic_path
 
 _LABEL_PREFIX = "__label__"
 CACHE_DIR = Path("~/.cache/proofpile").expanduser()
@@ -34,17 +35,10 @@ def resolve_model(model: str) -> Path:
         return path
     target = CACHE_DIR / os.path.basename(model.split("?", 1)[0])
     if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # write beside the target and rename, so concurrent workers never load a half-written file
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".")
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(model) as response:
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # concurrent workers may download it at once: each into its own temporary name
+        with atomic_path(target, unique=True) as tmp, open(tmp, "wb") as out, urllib.request.urlopen(model) as response:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
     return target
 
 

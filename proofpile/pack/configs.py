@@ -9,10 +9,9 @@ weighted by its tokens, i.e. the corpus is seen in its natural proportions.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from proofpile.pack.megatron import TMP
+from proofpile.atomic import write_text
 from proofpile.pack.errors import PackError
 
 _SPLITS = {"train": "train", "validation": "valid", "test": "test"}
@@ -51,9 +50,7 @@ def _blend(prefixes: list[dict], w: dict[str, float], out: Path, split: str) -> 
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = Path(str(path) + TMP)
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def write_configs(out: Path, prefixes: list[dict], weights: dict[str, float] | None) -> dict:

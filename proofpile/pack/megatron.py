@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from proofpile.atomic import atomic_path, commit
 from proofpile.errors import ProofpileError
 
 MAGIC = b"MMIDIDX\x00\x00"
@@ -140,11 +141,9 @@ class IndexedWriter:
         lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int64)
         if len(lengths) and int(lengths.max()) > np.iinfo(np.int32).max:
             raise ValueError(f"{self.prefix}: a sequence of {int(lengths.max()):,} tokens overflows int32 lengths")
-        idx_tmp = str(self.idx_path) + TMP
-        with open(idx_tmp, "wb") as f:
+        commit(str(self.bin_path) + TMP, self.bin_path)
+        with atomic_path(self.idx_path) as idx_tmp, open(idx_tmp, "wb") as f:  # the .idx last: the pair is final
             write_index(f, lengths, self.dtype)
-        os.replace(str(self.bin_path) + TMP, self.bin_path)
-        os.replace(idx_tmp, self.idx_path)
 
     def abort(self) -> None:
         self._bin.close()

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from proofpile.atomic import write_text
 from proofpile.pack.configs import write_configs
 from proofpile.pack.errors import PackError
 from proofpile.pack.megatron import TMP, IndexedWriter, paths, token_dtype
@@ -568,10 +569,8 @@ def _pack_into(owner: PackDir, encoder: Encoder, units: list[Unit], input_path: 
         owner.claim(*(out / name for base in (NEOX_CONFIG, MEGATRON_DATA_PATH, MEGATRON_ARGS)
                       for name in (base, base + TMP)))
         record["weights"] = write_configs(out, prefixes, weights)
-    tmp = out / (TOKENS_JSON + TMP)
-    owner.claim(tmp, out / TOKENS_JSON)
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
-    os.replace(tmp, out / TOKENS_JSON)
+    owner.claim(out / (TOKENS_JSON + TMP), out / TOKENS_JSON)  # atomic_path's temporary name
+    write_text(out / TOKENS_JSON, json.dumps(record, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
     return record
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from proofpile.atomic import atomic_path
 from proofpile.pack.megatron import TMP
 from proofpile.pack.spill import CHUNK_TOKENS, read_runs
 from proofpile.shards import sha256_file
@@ -47,8 +48,12 @@ class SequenceStreams:
         """`<split>_seq<L>.npy`, rows in permuted order, written front to back through a bounded buffer."""
         L = self.seq_len
         name = sequence_file(split, L)
-        tmp = self.out / (name + TMP)
-        self.claim(tmp, self.out / name)
+        self.claim(self.out / (name + TMP), self.out / name)  # atomic_path's temporary name
+        with atomic_path(self.out / name) as tmp:
+            self._write_rows(tmp, split, rows, L, seed)
+        return name
+
+    def _write_rows(self, tmp: Path, split: str, rows: int, L: int, seed: int) -> None:
         # numpy writes the header (and sizes the file); the rows go in with plain writes, not through the map
         header = np.lib.format.open_memmap(tmp, mode="w+", dtype=self.dtype, shape=(rows, L))
         offset = header.offset
@@ -64,8 +69,6 @@ class SequenceStreams:
                     f.write(read_runs(fd, block * L, np.full(len(block), L), self.dtype).tobytes())
         finally:
             os.close(fd)
-        os.replace(tmp, self.out / name)
-        return name
 
     def finish(self, seed: int) -> dict:
         """Write `<split>_seq<L>.npy` for every split that has at least one row; rows in

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from proofpile.atomic import write_text
 from proofpile.publish.plots import FIGURES, step_label, write_plots
 from proofpile.publish.stats import StatsError, compute_stats, load_manifest, manifest_shape
 from proofpile.redact import redact_tree
@@ -201,9 +202,7 @@ def write_card(directory: str | Path, repo_id: str | None = None, pack: str | Pa
         text = render_card(manifest, stats, repo_id=repo_id)
     figures = write_plots(stats, directory / "assets")
     path = directory / "README.md"
-    tmp = path.with_name("README.md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, text)
     return CardResult(path, figures, stats)
 
 

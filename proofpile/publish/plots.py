@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from proofpile.atomic import atomic_path
 
 #: file names under `<dir>/assets/`, in the order the card shows them
 FIGURES = ("funnel.png", "tokens.png", "lengths.png")
@@ -24,9 +25,8 @@ def write_plots(stats: dict, out_dir: str | Path) -> list[Path]:
     for name, draw in zip(FIGURES, (_funnel, _sizes, _lengths)):
         fig = draw(stats)
         path = out_dir / name
-        tmp = path.with_name(path.name + ".tmp")
-        fig.savefig(tmp, format="png", dpi=_DPI, metadata={"Software": None})
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=_DPI, metadata={"Software": None})
         paths.append(path)
     return paths
 

@@ -38,6 +38,8 @@ from .arxiv import write_arxiv_sample
 from .expected import AFTER_PIN as _AFTER_PIN_NAMES
 from .web import write_web_sample
 
+from proofpile.atomic import write_text
+
 __all__ = [
     "BENCHMARKS",
     "GITHUB_LANGS",
@@ -444,9 +446,7 @@ def create_sample_inputs(dest: Path) -> SampleInputs:
         "stack_files": [p.relative_to(dest).as_posix() for p in stack_files],
         "commits": {f"{lang}/{d.name}": c for lang in GITHUB_LANGS for d, c in pins[lang]},
     }
-    tmp = dest / (MARKER + ".tmp")
-    tmp.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, dest / MARKER)
+    write_text(dest / MARKER, json.dumps(info, indent=2, sort_keys=True) + "\n")
     return _with_documents(SampleInputs(manifests=manifests, stack_files=stack_files, root=dest))
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from proofpile.atomic import write_bytes
+
 __all__ = ["PAGES", "WARC_NAME", "WEB_SRC", "Page", "warc_bytes", "write_web_sample"]
 
 WEB_SRC = Path(__file__).resolve().parent / "web_pages"
@@ -138,7 +140,4 @@ def write_if_changed(path: Path, data: bytes) -> None:
             return
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    write_bytes(path, data)

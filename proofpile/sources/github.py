@@ -27,6 +27,7 @@ from typing import Iterator
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from proofpile.atomic import write_text
 from proofpile.documents import COMMIT, LANG, PATH, REPO, SOURCE, SUBSET, URL, loggable, stable_id
 from proofpile.errors import ProofpileError
 from proofpile.failed_inputs import TaskFailures
@@ -499,7 +500,4 @@ def _as_repo_error(spec: RepoSpec, err: Exception) -> RepoError:
 
 
 def _write_report(path: Path, reports: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in reports), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in reports))
