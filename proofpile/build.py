@@ -207,12 +207,31 @@ def _check_signal_identity(plan: BuildPlan) -> None:
     marker = plan.work / "build.json"
     ident = json.dumps(plan.identity(), sort_keys=True, indent=1)
     if marker.is_file():
-        if marker.read_text() != ident:
+        held = marker.read_text()
+        if held != ident:
+            if _made_before_decisions(held, ident):
+                raise RecipeError(f"{plan.out}: holds this build as made by a proofpile from before thresholds were "
+                                  f"kept apart from scores; its crawl kept no scores to decide on, so it cannot be "
+                                  f"resumed: use a new --out, or delete it to start over")
             raise RecipeError(f"{plan.out}: holds a build of another recipe or other inputs; "
                               f"use a new --out, or delete it to start over")
     else:
         plan.work.mkdir(parents=True, exist_ok=True)
         write_text(marker, ident)  # a kill mid-write must not leave an identity no re-run matches
+
+
+def _made_before_decisions(held: str, ident: str) -> bool:
+    """Whether `held` (a `build.json`) is `ident` with its decision fields still inside: the identity of the same
+    build written by a version that applied thresholds in the crawl. Adopting it would read an empty signals folder
+    and lose every document, so it is refused, but by its name rather than as another recipe."""
+    from proofpile.decisions import split_identity
+
+    try:
+        old = json.loads(held)
+        old["recipe"] = split_identity(old["recipe"])[0]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return json.dumps(old, sort_keys=True, indent=1) == ident
 
 
 def crawl_folder(plan: BuildPlan, source: SourcePlan) -> Path:

@@ -71,6 +71,19 @@ def test_a_signal_change_is_still_another_build(tmp_path: Path, lid_model: Path)
                    "--set", "prefilter.min_formulas=2", check=False)
     assert proc.returncode != 0 and "holds a build of another recipe" in proc.stderr
 
+    # the same build as a version that decided in the crawl left it: the decision fields inside build.json.
+    # Its crawl files hold no scores, so it is refused, and by what it is
+    work = out / "_work"
+    held = json.loads((work / "build.json").read_text())
+    for name, fields in json.loads((work / "decisions.json").read_text())["stages"].items():
+        held["recipe"]["stages"][name].update(fields)
+    (work / "build.json").write_text(json.dumps(held, sort_keys=True, indent=1))
+    before = shards(out)
+    proc = run_cli("build", "open-web-math", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}",
+                   check=False)
+    assert proc.returncode == 2 and "from before thresholds were kept apart from scores" in proc.stderr
+    assert shards(out) == before
+
 
 class _Cfg(StageConfig):
     cut: float = 0.5
