@@ -140,8 +140,11 @@ def rendered_formulas(arxiv: Path, n_display: int, n_inline: int, modes=MODES):
     cands = [Formula(t, True) for t in display] + [Formula(t, False) for t in inline[: n_inline * 3]]
     out = render(cands, modes)
     ok = [i for i in range(len(cands)) if all(out[m][i] is not None for m in modes)]
-    keep = [i for i in ok if cands[i].display][:n_display] + [i for i in ok if not cands[i].display][:n_inline]
-    keep.sort()
+    shown = [i for i in ok if cands[i].display][:n_display]
+    inline = [i for i in ok if not cands[i].display][:n_inline]
+    keep = []  # display and inline formulas interleaved, so each page has both
+    for k in range(max(len(shown), len(inline))):
+        keep += shown[k : k + 1] + inline[k : k + 1]
     return [cands[i] for i in keep], {m: [out[m][i] for i in keep] for m in modes}
 
 

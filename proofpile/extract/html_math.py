@@ -76,6 +76,8 @@ _IMAGE_TEX_OPTIONS = re.compile(
 )
 _TEXLIKE = re.compile(r"\\[A-Za-z]+|[\^_]\s*[{\w]|[{}]")
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+# elements in which a bare display placeholder is given a <p> of its own (see _isolate_display)
+_BLOCK_CONTAINERS = frozenset(("div", "figure", "center", "main", "article", "section", "body", "blockquote", "aside"))
 _WIKI_WRAPPER = re.compile(r"^\{\\(?:displaystyle|textstyle)\s*(.*)\}$", re.S)
 
 
@@ -251,6 +253,54 @@ def _rewrite_math(tree, html: str, formulas: _Formulas) -> None:
     delims = read_delimiters(html, found)
     if delims.any_in(html):
         _walk_text(tree, delims, formulas)
+    if any(display for _, display, _ in formulas.items):
+        _isolate_display(tree, formulas)
+
+
+def _isolate_display(tree, formulas: _Formulas) -> None:
+    """Give each display placeholder that sits as bare text in a block container its own ``<p>``.
+
+    Sites put display equations in their own ``<div>``/``<figure>``/``<center>`` (or straight into
+    ``<main>``); once the equation is a placeholder, such a block is one short word between paragraphs, and
+    trafilatura's main-content selection drops a run of them (measured: every display equation of a page of
+    real KaTeX/MathJax output, see tests/test_renderers.py). Inside a ``<p>`` the same placeholder is kept.
+    """
+    from lxml.html import Element
+
+    split = re.compile(formulas.prefix + r"(\d+)X")
+    for node in tree.xpath(f'//text()[contains(., "{formulas.prefix}")]'):
+        owner = node.getparent()
+        if owner is None:
+            continue
+        container = owner.getparent() if node.is_tail else owner
+        if container is None or container.tag not in _BLOCK_CONTAINERS:
+            continue
+        pieces = split.split(str(node))  # text, index, text, index, ..., text
+        if not any(formulas.items[int(pieces[k])][1] for k in range(1, len(pieces), 2)):
+            continue
+        lead, paragraphs, buf = None, [], pieces[0]
+        for k in range(1, len(pieces), 2):
+            placeholder = f"{formulas.prefix}{pieces[k]}X"
+            if formulas.items[int(pieces[k])][1]:
+                if paragraphs:
+                    paragraphs[-1].tail = buf
+                else:
+                    lead = buf
+                p = Element("p")
+                p.text, buf = placeholder, ""
+                paragraphs.append(p)
+            else:
+                buf += placeholder
+            buf += pieces[k + 1]
+        paragraphs[-1].tail = buf
+        if container.tag == "figure":  # trafilatura drops figures whole; this one holds an equation
+            container.tag = "div"
+        if node.is_tail:
+            owner.tail, at = lead, container.index(owner) + 1
+        else:
+            owner.text, at = lead, 0
+        for j, p in enumerate(paragraphs):
+            container.insert(at + j, p)
 
 
 def _script_tex(tree, formulas: _Formulas) -> None:
