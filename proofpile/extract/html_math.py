@@ -31,6 +31,7 @@ from lxml import etree
 from proofpile.documents import loggable
 from proofpile.errors import ProofpileError
 from proofpile.extract.mathml import html_to_latex, local_name, mathml_to_latex
+from proofpile.extract.mjx import mjx_to_latex
 from proofpile.extract.qa_posts import post_bodies
 from proofpile.extract.tex_delimiters import Delimiters, page_keywords, read_delimiters, rewrite_text
 
@@ -317,17 +318,22 @@ def _script_tex(tree, formulas: _Formulas) -> None:
 
 
 def _mjx_containers(tree, formulas: _Formulas) -> None:
-    # MathJax v3+ output saved after rendering: only the assistive MathML still says what the formula was
+    # MathJax v3+ output saved after rendering. What said what the formula was, best first: MathJax 4's
+    # data-latex (the TeX itself), the assistive MathML, and failing both the rendering's own node structure
+    # (a fallback: linear TeX read off the drawing, recorded as "mjx_rendered")
     for box in list(tree.iter("mjx-container")):
         if box.getparent() is None:
             continue
-        math = next((m for m in box.iter() if local_name(m) == "math"), None)
         display = box.get("display") in ("true", "block")
-        placeholder = None
-        if math is not None:
+        latex = next((e.get("data-latex") for e in box.iter() if e.get("data-latex") is not None), None)
+        math = next((m for m in box.iter() if local_name(m) == "math"), None) if latex is None else None
+        if latex is not None:
+            tex, source = latex, "mathjax_data_latex"
+        elif math is not None:
             tex, source = _math_source(math)
-            placeholder = formulas.add(tex, display, source)
-        _replace(box, placeholder)
+        else:
+            tex, source = mjx_to_latex(box), "mjx_rendered"
+        _replace(box, formulas.add(tex, display, source))
 
 
 def _katex(tree, formulas: _Formulas) -> None:

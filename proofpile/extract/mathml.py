@@ -92,6 +92,43 @@ _SYMBOLS = {
     "\u22a5": r"\perp",
     "\u2225\u0338": r"\nparallel",
     "\u2245": r"\cong",
+    "\u2272": r"\lesssim",
+    "\u2273": r"\gtrsim",
+    "\u2a7d": r"\leqslant",
+    "\u2a7e": r"\geqslant",
+    "\u227a": r"\prec",
+    "\u227b": r"\succ",
+    "\u2aaf": r"\preceq",
+    "\u2ab0": r"\succeq",
+    "\u22a8": r"\models",
+    "\u2223": r"\mid",
+    "\u2216": r"\setminus",
+    "\u2192\u0338": r"\nrightarrow",
+    "\u22c6": r"\star",
+    "\u2605": r"\bigstar",
+    "\u2032\u2032": "''",
+    "\u27f6": r"\longrightarrow",
+    "\u27f9": r"\Longrightarrow",
+    "\u21aa": r"\hookrightarrow",
+    "\u2194\ufe0e": r"\leftrightarrow",
+    "\u22c3": r"\bigcup",
+    "\u22c2": r"\bigcap",
+    "\u2a01": r"\bigoplus",
+    "\u2a02": r"\bigotimes",
+    "\u2210": r"\coprod",
+    "\u2250": r"\doteq",
+    "\u2254": r"\coloneqq",
+    "\u225c": r"\triangleq",
+    "\u2322": r"\frown",
+    "\u2323": r"\smile",
+    "\u22a4": r"\top",
+    "\u25b3": r"\triangle",
+    "\u00b0": r"^\circ",
+    "{": r"\{",
+    "}": r"\}",
+    "#": r"\#",
+    "%": r"\%",
+    "&": r"\&",
     "\u22a2": r"\vdash",
     "\u2016": r"\|",
     "\u211d": r"\mathbb{R}",
@@ -181,6 +218,7 @@ _FUNCTIONS = {
     "limsup",
 }
 _VARIANTS = {
+    "normal": r"\mathrm",
     "bold": r"\mathbf",
     "double-struck": r"\mathbb",
     "script": r"\mathcal",
@@ -258,7 +296,7 @@ def _convert(el) -> str:
     if name == "mn":
         variant = el.get("mathvariant")
         tex = (el.text or "").strip()
-        return _VARIANTS[variant] + "{" + tex + "}" if variant in _VARIANTS and tex else tex
+        return _VARIANTS[variant] + "{" + tex + "}" if variant in _VARIANTS and variant != "normal" and tex else tex
     if name == "mo":
         return _token(el.text)
     if name in ("mtext", "ms"):
