@@ -124,6 +124,7 @@ _SYMBOLS = {
     "\u22a4": r"\top",
     "\u25b3": r"\triangle",
     "\u00b0": r"^\circ",
+    "\\": r"\backslash",
     "{": r"\{",
     "}": r"\}",
     "#": r"\#",
@@ -227,6 +228,18 @@ _VARIANTS = {
     "sans-serif": r"\mathsf",
     "monospace": r"\mathtt",
 }
+# Unicode's names for the alphabets of U+1D400..U+1D7FF, most specific first
+_STYLE_WORDS = (
+    ("BOLD ITALIC", r"\boldsymbol"),
+    ("BOLD FRAKTUR", r"\mathfrak"),
+    ("BOLD SCRIPT", r"\mathcal"),
+    ("SANS-SERIF", r"\mathsf"),
+    ("DOUBLE-STRUCK", r"\mathbb"),
+    ("FRAKTUR", r"\mathfrak"),
+    ("SCRIPT", r"\mathcal"),
+    ("MONOSPACE", r"\mathtt"),
+    ("BOLD", r"\mathbf"),
+)
 _CONTAINERS = {"math", "mrow", "mstyle", "mpadded", "menclose", "merror", "maction", "mtd", "semantics"}
 _SKIPPED = {"annotation", "annotation-xml", "mphantom", "mprescripts", "none"}
 _LETTER_END = re.compile(r"\\[A-Za-z]+$")
@@ -263,16 +276,34 @@ def _join(parts) -> str:
 def _group(tex: str) -> str:
     """Braces when a sub/superscript base or argument is more than one symbol."""
     tex = tex.strip()
-    if len(tex) == 1 or re.fullmatch(r"\\[A-Za-z]+", tex):
+    if len(tex) == 1 or re.fullmatch(r"\\[A-Za-z]+|\d+(?:\.\d+)?", tex):
         return tex
     return "{" + tex + "}"
 
 
 def _token(text: str) -> str:
-    text = (text or "").strip()
+    text = (text or "").strip().replace("\ufe0e", "").replace("\ufe0f", "")  # emoji/text presentation selectors
     if text in _SYMBOLS:
         return _SYMBOLS[text]
+    if len(text) == 1 and "\U0001d400" <= text <= "\U0001d7ff":
+        return _styled(text)
     return "".join(_SYMBOLS.get(ch, ch) for ch in text) if len(text) < 4 else text
+
+
+def _styled(ch: str) -> str:
+    """A Mathematical Alphanumeric Symbol (Temml writes \\mathbf{x} as U+1D431) as the command that makes it."""
+    import unicodedata
+
+    try:
+        name = unicodedata.name(ch)
+    except ValueError:
+        return ch
+    plain = unicodedata.normalize("NFKC", ch)
+    inner = _SYMBOLS.get(plain, plain)
+    for word, command in _STYLE_WORDS:
+        if word in name:
+            return command + "{" + inner + "}"
+    return inner  # MATHEMATICAL ITALIC: the default look of a letter
 
 
 def _convert(el) -> str:
@@ -290,7 +321,7 @@ def _convert(el) -> str:
         if len(text) > 1:
             return r"\mathrm{" + text + "}"
         tex = _token(text)
-        if variant in _VARIANTS and text.isascii() and text.isalnum():
+        if variant in _VARIANTS and text.isalnum() and (text.isascii() or variant != "normal"):
             return _VARIANTS[variant] + "{" + tex + "}"
         return tex
     if name == "mn":
@@ -372,6 +403,8 @@ def _under_over(name: str, kids) -> str:
         return out
     raw_over = "".join(kids[1].itertext()).strip() if name == "mover" and len(kids) > 1 else ""
     raw_under = "".join(kids[1].itertext()).strip() if name == "munder" and len(kids) > 1 else ""
+    if base.startswith((r"\underbrace", r"\overbrace")):  # the brace's label: \underbrace{x+y}_{n}
+        return base + ("_{" + under + "}" if under else "") + ("^{" + over + "}" if over else "")
     if raw_over in _OVER_ACCENTS:
         return _OVER_ACCENTS[raw_over] + "{" + base + "}"
     if raw_under in _UNDER_ACCENTS:
@@ -386,6 +419,9 @@ def _under_over(name: str, kids) -> str:
 
 def _table(el) -> str:
     rows = [_convert(r) for r in _children(el) if local_name(r) in ("mtr", "mlabeledtr")]
+    kids = [r for r in _children(el) if local_name(r) in ("mtr", "mlabeledtr")]
+    if len(kids) == 1 and len(_children(kids[0])) - (local_name(kids[0]) == "mlabeledtr") == 1:
+        return rows[0]  # one numbered equation (MathJax, LaTeXML): the table only carries its label
     align = el.get("columnalign", "")
     env = "aligned" if "right left" in align else "matrix"
     return "\\begin{" + env + "}" + r" \\ ".join(rows) + "\\end{" + env + "}"
