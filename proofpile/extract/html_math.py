@@ -30,6 +30,7 @@ from lxml import etree
 
 from proofpile.documents import loggable
 from proofpile.errors import ProofpileError
+from proofpile.extract.katex_html import katex_html_to_latex
 from proofpile.extract.mathml import html_to_latex, local_name, mathml_to_latex
 from proofpile.extract.mjx import mjx_to_latex
 from proofpile.extract.qa_posts import post_bodies
@@ -337,18 +338,43 @@ def _mjx_containers(tree, formulas: _Formulas) -> None:
 
 
 def _katex(tree, formulas: _Formulas) -> None:
+    # KaTeX's source, best first: the TeX annotation of its MathML, a data attribute the site put the source in
+    # (data-math, data-tex...), and failing both a linear reading of its HTML boxes ("katex_rendered"),
+    # never the boxes' text, which is one glyph per line
     for el in list(tree.iter("span", "div")):
         cls = _classes(el)
         if not re.search(r"(^|\s)katex(\s|$)", cls) or el.getparent() is None:
             continue
-        math = next((m for m in el.iter() if local_name(m) == "math"), None)
-        if math is None:
-            continue
-        tex, source = _math_source(math)
         wrapper = el.getparent()
         display = "katex-display" in _classes(wrapper)
         target = wrapper if display and len(wrapper) == 1 else el
-        _replace(target, formulas.add(tex, display, "katex" if source == "mathml_annotation" else source))
+        math = next((m for m in el.iter() if local_name(m) == "math"), None)
+        holder = _tex_attribute_holder(target)
+        if math is not None:
+            tex, source = _math_source(math)
+            source = "katex" if source == "mathml_annotation" else source
+        elif holder is not None:
+            tex, source, target = _tex_attribute(holder), "katex_data_attr", holder
+            display = display or bool(re.search(r"display|block", _classes(holder)))
+        else:
+            tex, source = katex_html_to_latex(el), "katex_rendered"
+        _replace(target, formulas.add(tex, display, source))
+
+
+# attributes in which sites keep a formula's TeX beside its rendering
+_TEX_ATTRIBUTES = ("data-latex", "data-tex", "data-math", "data-katex", "data-formula", "data-expr", "data-equation")
+
+
+def _tex_attribute(el) -> str:
+    return next((el.get(a) for a in _TEX_ATTRIBUTES if el.get(a)), "")
+
+
+def _tex_attribute_holder(el):
+    """``el`` or the nearest of its two closest ancestors carrying the formula's TeX in a data attribute."""
+    for cand in (el, el.getparent(), el.getparent().getparent() if el.getparent() is not None else None):
+        if cand is not None and isinstance(cand.tag, str) and _tex_attribute(cand) and len(cand) <= 2:
+            return cand
+    return None
 
 
 def _mathml(tree, formulas: _Formulas) -> None:

@@ -161,6 +161,7 @@ _OVER_ACCENTS = {
     "~": r"\tilde",
     "\u02dc": r"\tilde",
     "\u00af": r"\bar",
+    "\u02c9": r"\bar",
     "\u2015": r"\overline",
     "\u203e": r"\overline",
     "_": r"\overline",
