@@ -203,3 +203,29 @@ def _page(mode: str, layout: str, formulas: list[Formula], htmls: list[str], see
         '<footer><p>Copyright the authors. <a href="/contact">Contact</a></p></footer>\n</body></html>\n'
     )
     return Page(mode, layout, page, tuple(formulas))
+
+
+#: MathML structures the papers above use rarely or never, each as display and inline: accents over/under a
+#: base (mover/munder), braces with labels, enclosures (menclose), prescripts, matrices and aligned rows
+CONSTRUCTS = (
+    r"\overline{AB} = \overline{A} + \overline{B}",
+    r"\hat{x} + \tilde{y} + \bar{z}",
+    r"\dot{x} = \ddot{y}",
+    r"\vec{v} \cdot \vec{w} = 0",
+    r"\underbrace{a + b + c}_{3}",
+    r"\overbrace{x + y}^{n}",
+    r"\underline{u} \le \overline{u}",
+    r"\widehat{ABC}",
+    r"\boxed{E = mc^2}",
+    r"{}^{14}_{6}\mathrm{C}",
+    r"\sqrt[3]{x + 1}",
+    r"\lim_{n \to \infty} a_n = \sup_{k} b_k",
+    r"\begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}",
+    r"\begin{aligned} a &= b + c \\ d &= e \end{aligned}",
+    r"\mathbb{R}^n \times \mathcal{L} \to \mathfrak{g}",
+    r"\left\{ x \in X : f(x) \ne 0 \right\}",
+)
+
+
+def construct_formulas() -> list[Formula]:
+    return [Formula(t, d) for t in CONSTRUCTS for d in (True, False)]

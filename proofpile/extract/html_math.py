@@ -68,7 +68,8 @@ _SKIP_TAGS = frozenset(
 _SKIP_CLASSES = re.compile(r"\b(tex2jax_ignore|mathjax_ignore|no-mathjax|nomath)\b")
 _LATEX_IMAGE_URL = re.compile(
     r"codecogs|latex\.php|tex\.cgi|mathtex|mimetex|/latex/|chart\?cht=tx|chart\.apis\.google\.com.*cht=tx"
-    r"|latex\.codecogs|quicklatex|/math/render/",
+    r"|latex\.codecogs|quicklatex|/math/render/|upmath\.me/|s2cms\.ru/|math\.now\.sh|render/math\?|zhihu\.com/equation"
+    r"|math\.vercel\.app|latex\.vercel\.app",
     re.I,
 )
 # rendering options codecogs and friends take in front of the formula
@@ -436,13 +437,18 @@ def _looks_like_tex(text: str) -> bool:
     return bool(text) and _TEXLIKE.search(text) is not None
 
 
+# services that take the formula as the last part of the path: i.upmath.me/svg/<tex>, tex.s2cms.ru/png/<tex>
+_PATH_TEX = re.compile(r"/(?:svg|png|gif|jpe?g|image|latex)/(?P<tex>[^/?#]*(?:/[^?#]*)?)$", re.I)
+
+
 def _tex_from_url(src: str) -> str:
     parts = urlsplit(src)
     query = parts.query
     if not query:
-        return ""
+        m = _PATH_TEX.search(parts.path)
+        return unquote(m.group("tex")) if m and m.group("tex").strip() else ""
     params = parse_qs(query, keep_blank_values=True)
-    for key in ("latex", "chl", "tex", "formula", "eq", "code"):
+    for key in ("latex", "chl", "tex", "formula", "eq", "code", "from", "math"):
         if key in params and params[key][0].strip():
             return params[key][0]
     if "=" in query.split("&")[0] and not query.startswith("\\"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from proofpile.extract.mathml import _OVER_ACCENTS, _SYMBOLS, _join
+from proofpile.extract.mathml import _OVER_ACCENTS, _SYMBOLS, _join, table_environment
 
 _SKIP = re.compile(
     r"\b(katex-mathml|strut|katex-strut|pstrut|vlist-s|frac-line|nulldelimiter|mspace|overline-line|"
@@ -129,7 +129,7 @@ def _read(el) -> str:
     if cls & {"munder", "mover"}:
         return _under_over(el)
     if "sqrt" in cls:
-        root = next((c for c in el.iter("span") if "root" in _classes(c)), None)
+        root = next((c for c in el.iter("span") if _classes(c) & {"root", "katex-root"}), None)
         body = next((c for c in el.iter("span") if "svg-align" in _classes(c)), None)
         inner = _kids(body) if body is not None else ""
         index = _kids(root).strip() if root is not None else ""
@@ -141,7 +141,14 @@ def _read(el) -> str:
         command = _OVER_ACCENTS.get(mark, r"\hat" if mark == "^" else "")
         inner = base[0] if base else ""
         return command + "{" + inner + "}" if command else inner
-    for name, command in (("katex-overline", r"\overline"), ("overline", r"\overline"), ("underline", r"\underline")):
+    if "boxpad" in cls:  # \boxed: the content, and a bordered empty box drawn over it
+        return r"\boxed{" + _kids(el).strip() + "}"
+    for name, command in (
+        ("katex-overline", r"\overline"),
+        ("overline", r"\overline"),
+        ("katex-underline", r"\underline"),
+        ("underline", r"\underline"),
+    ):
         if name in cls:
             return command + "{" + _join(t for _, t in _content(_rows(el))) + "}"
     if "mtable" in cls:
@@ -190,4 +197,5 @@ def _table(el) -> str:
         for shift, tex in _content(_rows(col)):
             cells.setdefault(round(shift, 2), []).append(tex)
     rows = [" & ".join(cells[k]) for k in sorted(cells)]
-    return r"\begin{matrix}" + r" \\ ".join(rows) + r"\end{matrix}"
+    env = table_environment(rows, "")
+    return "\\begin{" + env + "}" + r" \\ ".join(rows) + "\\end{" + env + "}"

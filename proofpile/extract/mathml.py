@@ -163,6 +163,7 @@ _OVER_ACCENTS = {
     "\u00af": r"\bar",
     "\u02c9": r"\bar",
     "\u2015": r"\overline",
+    "\u2013": r"\overline",
     "\u203e": r"\overline",
     "_": r"\overline",
     "\u2192": r"\vec",
@@ -172,7 +173,7 @@ _OVER_ACCENTS = {
     "\u23de": r"\overbrace",
     "\u2194": r"\overleftrightarrow",
 }
-_UNDER_ACCENTS = {"_": r"\underline", "\u00af": r"\underline", "\u23df": r"\underbrace", "\u203e": r"\underline"}
+_UNDER_ACCENTS = {"\u2015": r"\underline", "\u2013": r"\underline", "_": r"\underline", "\u00af": r"\underline", "\u23df": r"\underbrace", "\u203e": r"\underline"}
 _BIG_OPERATORS = {
     r"\sum",
     r"\prod",
@@ -237,9 +238,21 @@ _STYLE_WORDS = (
     ("SANS-SERIF", r"\mathsf"),
     ("DOUBLE-STRUCK", r"\mathbb"),
     ("FRAKTUR", r"\mathfrak"),
+    ("BLACK-LETTER", r"\mathfrak"),
     ("SCRIPT", r"\mathcal"),
     ("MONOSPACE", r"\mathtt"),
     ("BOLD", r"\mathbf"),
+)
+# <menclose notation="..."> words and the command drawing each, most telling first
+_ENCLOSE = (
+    ("box", r"\boxed"),
+    ("roundedbox", r"\boxed"),
+    ("updiagonalstrike", r"\cancel"),
+    ("downdiagonalstrike", r"\bcancel"),
+    ("horizontalstrike", r"\hcancel"),
+    ("top", r"\overline"),
+    ("bottom", r"\underline"),
+    ("radical", r"\sqrt"),
 )
 _CONTAINERS = {"math", "mrow", "mstyle", "mpadded", "menclose", "merror", "maction", "mtd", "semantics"}
 _SKIPPED = {"annotation", "annotation-xml", "mphantom", "mprescripts", "none"}
@@ -286,7 +299,7 @@ def _token(text: str) -> str:
     text = (text or "").strip().replace("\ufe0e", "").replace("\ufe0f", "")  # emoji/text presentation selectors
     if text in _SYMBOLS:
         return _SYMBOLS[text]
-    if len(text) == 1 and "\U0001d400" <= text <= "\U0001d7ff":
+    if len(text) == 1 and ("\U0001d400" <= text <= "\U0001d7ff" or "\u2100" <= text <= "\u214f"):
         return _styled(text)
     return "".join(_SYMBOLS.get(ch, ch) for ch in text) if len(text) < 4 else text
 
@@ -301,6 +314,8 @@ def _styled(ch: str) -> str:
         return ch
     plain = unicodedata.normalize("NFKC", ch)
     inner = _SYMBOLS.get(plain, plain)
+    if plain == ch:
+        return ch
     for word, command in _STYLE_WORDS:
         if word in name:
             return command + "{" + inner + "}"
@@ -330,6 +345,9 @@ def _convert(el) -> str:
         tex = (el.text or "").strip()
         return _VARIANTS[variant] + "{" + tex + "}" if variant in _VARIANTS and variant != "normal" and tex else tex
     if name == "mo":
+        text = (el.text or "").strip()
+        if len(text) > 1 and text in _FUNCTIONS:  # MathJax writes \lim as <mo>lim</mo>
+            return "\\" + text
         return _token(el.text)
     if name in ("mtext", "ms"):
         text = "".join(el.itertext())
@@ -369,7 +387,14 @@ def _convert(el) -> str:
     if name in ("munder", "mover", "munderover"):
         return _under_over(name, kids)
     if name == "mmultiscripts":
-        return _join(_convert(k) for k in kids)
+        return _multiscripts(kids)
+    if name == "menclose":
+        inner = _join(_convert(k) for k in kids)
+        notation = (el.get("notation") or "").split()
+        for key, command in _ENCLOSE:
+            if key in notation:
+                return command + "{" + inner + "}"
+        return inner
     if name == "mfenced":
         seps = el.get("separators", ",").strip() or ","
         inner = (seps[0] + " ").join(_convert(k) for k in kids)
@@ -380,6 +405,8 @@ def _convert(el) -> str:
         cells = _children(el)[1:] if name == "mlabeledtr" else _children(el)
         return " & ".join(_convert(c) for c in cells)
     # containers and anything unknown: keep the children, so nothing is silently lost
+    if name in ("mrow", "mstyle", "mpadded") and "border" in (el.get("style") or ""):  # Temml's \boxed
+        return r"\boxed{" + _join(_convert(k) for k in kids) + "}"
     if kids:
         return _join(_convert(k) for k in kids)
     return _token(el.text)
@@ -418,14 +445,43 @@ def _under_over(name: str, kids) -> str:
     return out
 
 
+def _multiscripts(kids) -> str:
+    """``<mmultiscripts>``: base, (sub, sup) pairs after it, ``<mprescripts/>``, (sub, sup) pairs before it."""
+    if not kids:
+        return ""
+    names = [local_name(k) for k in kids]
+    split = names.index("mprescripts") if "mprescripts" in names else len(kids)
+
+    def scripts(pairs) -> str:
+        subs = [_convert(k) for k in pairs[0::2]]
+        sups = [_convert(k) for k in pairs[1::2]]
+        sub, sup = "".join(subs), "".join(sups)
+        return ("_{" + sub + "}" if sub else "") + ("^{" + sup + "}" if sup else "")
+
+    pre = scripts(kids[split + 1 :])
+    base = _group(_convert(kids[0]) or "{}")
+    return ("{}" + pre if pre else "") + base + scripts(kids[1:split])
+
+
 def _table(el) -> str:
     rows = [_convert(r) for r in _children(el) if local_name(r) in ("mtr", "mlabeledtr")]
     kids = [r for r in _children(el) if local_name(r) in ("mtr", "mlabeledtr")]
     if len(kids) == 1 and len(_children(kids[0])) - (local_name(kids[0]) == "mlabeledtr") == 1:
         return rows[0]  # one numbered equation (MathJax, LaTeXML): the table only carries its label
-    align = el.get("columnalign", "")
-    env = "aligned" if "right left" in align else "matrix"
+    env = table_environment(rows, el.get("columnalign", ""))
     return "\\begin{" + env + "}" + r" \\ ".join(rows) + "\\end{" + env + "}"
+
+
+_RELATION_CELL = re.compile(r"^\s*(?:[=<>]|\\(?:le|ge|leq|geq|ne|neq|approx|equiv|sim|simeq|cong|to|subset|subseteq|in)\b)")
+
+
+def table_environment(rows: list[str], columnalign: str) -> str:
+    """``aligned`` for rows of equations (cells after the first start with a relation, or the MathML says
+    right/left), else ``matrix``."""
+    if "right left" in columnalign:
+        return "aligned"
+    cells = [c for r in rows for c in r.split(" & ")[1:]]
+    return "aligned" if cells and all(_RELATION_CELL.match(c) for c in cells) else "matrix"
 
 
 def html_to_latex(el) -> str:

@@ -28,11 +28,22 @@ _NODES = frozenset(
     "mglyph".split()
 )
 _CHAR_CLASS = re.compile(r"\bmjx-c([0-9A-F]+)\b")
+# CHTML's font classes on a token, most specific first
+_CLASS_VARIANTS = (
+    ("mjx-cal", "script"),
+    ("mjx-fr", "fraktur"),
+    ("mjx-ds", "double-struck"),
+    ("mjx-ss", "sans-serif"),
+    ("mjx-ty", "monospace"),
+    ("mjx-b", "bold"),
+    ("mjx-n", "normal"),
+)
 _VARIANT_WORDS = (
     ("DOUBLE-STRUCK", "double-struck"),
     ("BOLD ITALIC", "bold-italic"),
     ("BOLD", "bold"),
     ("FRAKTUR", "fraktur"),
+    ("BLACK-LETTER", "fraktur"),
     ("SCRIPT", "script"),
     ("SANS-SERIF", "sans-serif"),
     ("MONOSPACE", "monospace"),
@@ -82,7 +93,7 @@ def _char(cp: int) -> tuple[str, str | None]:
         name = unicodedata.name(ch)
     except ValueError:
         return ch, None
-    if not name.startswith("MATHEMATICAL "):
+    if not name.startswith(("MATHEMATICAL ", "SCRIPT ", "BLACK-LETTER ", "DOUBLE-STRUCK ")):
         return ch, None
     variant = next((v for word, v in _VARIANT_WORDS if word in name), None)
     return unicodedata.normalize("NFKC", ch), variant
@@ -130,9 +141,9 @@ def _build(el):
     name = _node_name(el)
     if name in ("mi", "mo", "mn", "mtext", "ms"):
         text, variant = _token_text(el)
-        cls = el.get("class") or ""
+        classes = (el.get("class") or "").split()
         if name == "mi" and variant is None and len(text) == 1 and text.isascii() and text.isalpha():
-            variant = "bold" if "mjx-b" in cls else "normal" if "mjx-n" in cls else None
+            variant = next((v for c, v in _CLASS_VARIANTS if c in classes), None)
         return _mml(name, text=text, mathvariant=variant)
     if name == "mspace":
         return _mml("mspace")
@@ -158,6 +169,10 @@ def _build(el):
         return _mml("msqrt", [body])
     if name in ("msub", "msup", "msubsup", "munder", "mover", "munderover"):
         return _scripts(el, name)
+    if name == "menclose":  # \boxed: CHTML draws the border as a style on the enclosed box
+        box = _part(el, "mjx-box")
+        boxed = box is not None and "border" in (box.get("style") or "")
+        return _mml("menclose", [_row(_nodes(el))], notation="box" if boxed else None)
     if name in ("mtable", "mtr", "mlabeledtr", "mtd"):
         kids = [_build(k) for k in _nodes(el, skip=("mjx-labels",))]
         return _mml(name, [k for k in kids if k is not None])

@@ -113,6 +113,8 @@ _FUNCTIONS = frozenset(
     "sin cos tan cot sec csc sinh cosh tanh log ln exp lim max min sup inf det dim ker deg gcd arg arcsin arccos "
     "arctan Pr liminf limsup hom".split()
 )
+_FENCED = {"(": "pmatrix", "[": "bmatrix", "|": "vmatrix", r"\|": "Vmatrix", r"\{": "Bmatrix"}
+_CLOSING = {"(": ")", "[": "]", "|": "|", r"\|": r"\|", r"\{": r"\}"}
 _STYLES = frozenset(r"\mathbf \mathrm \mathit \mathsf \mathtt \mathcal \mathbb \mathfrak \mathscr".split())
 _UNICODE = {k: v for k, v in _SYMBOLS.items() if len(k) == 1 and v and not v.startswith("\\mathbb")}
 _UNICODE.update({"\u2192": r"\rightarrow", "\u2264": r"\leq", "\u2265": r"\geq", "\u2260": r"\neq", "\u2026": r"\ldots"})
@@ -205,6 +207,21 @@ def _canon(items: list) -> list:
             continue
         merged.append(it)
         k += 1
+    # (\begin{matrix}...\end{matrix}) is a pmatrix: MathML keeps the parentheses outside the table
+    k = -1
+    while k + 2 < len(merged):
+        k += 1
+        if isinstance(merged[k], str) and merged[k] in _FENCED and merged[k + 1] == r"\begin{matrix}":
+            env = _FENCED[merged[k]]
+            depth, j = 0, k + 1
+            while j < len(merged):
+                depth += merged[j] == r"\begin{matrix}"
+                depth -= merged[j] == r"\end{matrix}"
+                if depth == 0:
+                    break
+                j += 1
+            if j + 1 < len(merged) and merged[j + 1] == _CLOSING[merged[k]]:
+                merged[k : j + 2] = [f"\\begin{{{env}}}", *merged[k + 2 : j], f"\\end{{{env}}}"]
     # a group carrying a script is drawn as its items in a row: {[n]}_l looks like [n]_l
     k = 0
     flat: list = []
