@@ -229,3 +229,9 @@ CONSTRUCTS = (
 
 def construct_formulas() -> list[Formula]:
     return [Formula(t, d) for t in CONSTRUCTS for d in (True, False)]
+
+
+def glyph_soup(text: str) -> int:
+    """Lines of extracted text that are one or two glyphs: a rendering's boxes taken as text (KaTeX HTML,
+    MathJax CHTML), the failure the extractor must never let through."""
+    return sum(1 for line in text.splitlines() if 0 < len(line.strip()) <= 2 and line.strip() != "$$")

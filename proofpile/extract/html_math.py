@@ -127,14 +127,23 @@ class _Formulas:
             tex, display, source = self.items[int(m.group(2))]
             sources[source] = sources.get(source, 0) + 1
             counts[display] += 1
-            if display:
+            if display and not _in_table_row(m):
                 return f"\n$${tex}$$\n"
+            if display:  # a table cell: a line break would leave the row's "|" separators on lines of their own
+                return f"{m.group(1)}$${tex}$${m.group(3)}"
             return f"{m.group(1)}${tex}${m.group(3)}"
 
         pattern = re.compile(r"(\n?[ \t]*)" + self.prefix + r"(\d+)X([ \t]*\n?)")
         text = pattern.sub(put, text)
         text = re.sub(r"\n{3,}", "\n\n", text).strip()
         return text, dict(sorted(sources.items())), counts[0], counts[1]
+
+
+def _in_table_row(m: re.Match) -> bool:
+    """The placeholder sits in a row of trafilatura's text tables (``| cell | cell |``)."""
+    text, start = m.string, m.start()
+    line = text[text.rfind("\n", 0, start) + 1 : start]
+    return line.rstrip().endswith("|")
 
 
 def extract_math_text(html: str, url: str | None = None, *, max_chars: int = DEFAULT_MAX_CHARS) -> Extraction:
