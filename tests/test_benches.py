@@ -24,11 +24,17 @@ BENCHES = [
     ("hostile_cost.py", ["--quick"], "peak RSS MB"),
     ("open_web_math.py", ["--mb", "0.2"], "pages/s"),
     ("open_web_math_chain.py", ["--mb", "0.2"], "pages/s"),
+    ("renderers.py", ["--display", "2", "--inline", "2"], "glyph soup"),
 ]
 
 
 @pytest.mark.parametrize("script,args,header", BENCHES, ids=[b[0] for b in BENCHES])
 def test_bench_runs_at_its_smallest_size(shared_data, script, args, header):
+    if script == "renderers.py":
+        from tests.renderer_pages import renderers_missing
+
+        if why := renderers_missing():
+            pytest.skip(why)
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
