@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from proofpile.extract.mathml import _OVER_ACCENTS, _SYMBOLS, _join, table_environment
+from proofpile.extract.mathml import OVER_ACCENTS, SYMBOLS, join_tex, table_environment
 
 _SKIP = re.compile(
     r"\b(katex-mathml|strut|katex-strut|pstrut|vlist-s|frac-line|nulldelimiter|mspace|overline-line|"
@@ -82,16 +82,16 @@ def _kids(el) -> str:
         if isinstance(c.tag, str):
             parts.append(_read(c))
         parts.append(_leaf(c.tail))
-    return _join(parts)
+    return join_tex(parts)
 
 
 def _leaf(text: str | None) -> str:
     text = (text or "").replace("\u200b", "")
     if not text.strip():
         return ""
-    if text.strip() in _SYMBOLS:
-        return _SYMBOLS[text.strip()]
-    return _join(_SYMBOLS.get(ch, ch) for ch in text if not ch.isspace())
+    if text.strip() in SYMBOLS:
+        return SYMBOLS[text.strip()]
+    return join_tex(SYMBOLS.get(ch, ch) for ch in text if not ch.isspace())
 
 
 def _arg(tex: str) -> str:
@@ -138,7 +138,7 @@ def _read(el) -> str:
         body = next((c for c in el.iter("span") if "accent-body" in _classes(c)), None)
         mark = "".join(body.itertext()).strip() if body is not None else ""
         base = [t for _, t in _content(_rows(el)) if t != _leaf(mark)]
-        command = _OVER_ACCENTS.get(mark, r"\hat" if mark == "^" else "")
+        command = OVER_ACCENTS.get(mark, r"\hat" if mark == "^" else "")
         inner = base[0] if base else ""
         return command + "{" + inner + "}" if command else inner
     if "boxpad" in cls:  # \boxed: the content, and a bordered empty box drawn over it
@@ -150,7 +150,7 @@ def _read(el) -> str:
         ("underline", r"\underline"),
     ):
         if name in cls:
-            return command + "{" + _join(t for _, t in _content(_rows(el))) + "}"
+            return command + "{" + join_tex(t for _, t in _content(_rows(el))) + "}"
     if "mtable" in cls:
         return _table(el)
     if "text" in cls and "mord" in cls:

@@ -14,7 +14,7 @@ import re
 from lxml import etree
 
 # characters whose LaTeX name a language model would have seen in papers; anything else passes through
-_SYMBOLS = {
+SYMBOLS = {
     "\u2260": r"\ne",
     "\u00b1": r"\pm",
     "\u2213": r"\mp",
@@ -144,15 +144,15 @@ _GREEK_LOWER = (
 ).split()
 _GREEK_UPPER = "A B Gamma Delta E Z H Theta I K Lambda M N Xi O Pi P - Sigma T Upsilon Phi X Psi Omega".split()
 for _i, (_lo, _up) in enumerate(zip(_GREEK_LOWER, _GREEK_UPPER)):
-    _SYMBOLS[chr(0x3B1 + _i)] = _lo if len(_lo) == 1 else "\\" + _lo
+    SYMBOLS[chr(0x3B1 + _i)] = _lo if len(_lo) == 1 else "\\" + _lo
     if _up != "-":
-        _SYMBOLS[chr(0x391 + _i)] = _up if len(_up) == 1 else "\\" + _up
-_SYMBOLS["\u03d5"] = r"\phi"
-_SYMBOLS["\u03f5"] = r"\epsilon"
-_SYMBOLS["\u03d1"] = r"\vartheta"
+        SYMBOLS[chr(0x391 + _i)] = _up if len(_up) == 1 else "\\" + _up
+SYMBOLS["\u03d5"] = r"\phi"
+SYMBOLS["\u03f5"] = r"\epsilon"
+SYMBOLS["\u03d1"] = r"\vartheta"
 
 # accents put over (mover) or under (munder) a base
-_OVER_ACCENTS = {
+OVER_ACCENTS = {
     "\u02d9": r"\dot",
     ".": r"\dot",
     "\u00a8": r"\ddot",
@@ -268,14 +268,14 @@ def local_name(el) -> str:
 
 def mathml_to_latex(math) -> str:
     """LaTeX for a ``<math>`` element (lxml, HTML or XML tree)."""
-    return _join(_convert(child) for child in _children(math)).strip()
+    return join_tex(_convert(child) for child in _children(math)).strip()
 
 
 def _children(el):
     return [c for c in el if isinstance(c.tag, str)]
 
 
-def _join(parts) -> str:
+def join_tex(parts) -> str:
     # a space only where gluing would change meaning: "\pm" + "b" must not become "\pmb"
     out = ""
     for p in parts:
@@ -297,11 +297,11 @@ def _group(tex: str) -> str:
 
 def _token(text: str) -> str:
     text = (text or "").strip().replace("\ufe0e", "").replace("\ufe0f", "")  # emoji/text presentation selectors
-    if text in _SYMBOLS:
-        return _SYMBOLS[text]
+    if text in SYMBOLS:
+        return SYMBOLS[text]
     if len(text) == 1 and ("\U0001d400" <= text <= "\U0001d7ff" or "\u2100" <= text <= "\u214f"):
         return _styled(text)
-    return "".join(_SYMBOLS.get(ch, ch) for ch in text) if len(text) < 4 else text
+    return "".join(SYMBOLS.get(ch, ch) for ch in text) if len(text) < 4 else text
 
 
 def _styled(ch: str) -> str:
@@ -313,7 +313,7 @@ def _styled(ch: str) -> str:
     except ValueError:
         return ch
     plain = unicodedata.normalize("NFKC", ch)
-    inner = _SYMBOLS.get(plain, plain)
+    inner = SYMBOLS.get(plain, plain)
     if plain == ch:
         return ch
     for word, command in _STYLE_WORDS:
@@ -364,20 +364,20 @@ def _convert(el) -> str:
         return r"\," if width else " "
     if name == "mfrac":
         if len(kids) < 2:
-            return _join(_convert(k) for k in kids)
+            return join_tex(_convert(k) for k in kids)
         num, den = _convert(kids[0]), _convert(kids[1])
         if el.get("linethickness") in ("0", "0px", "0em"):
             return "{" + num + r" \atop " + den + "}"
         return r"\frac{" + num + "}{" + den + "}"
     if name == "msqrt":
-        return r"\sqrt{" + _join(_convert(k) for k in kids) + "}"
+        return r"\sqrt{" + join_tex(_convert(k) for k in kids) + "}"
     if name == "mroot":
         if len(kids) < 2:
-            return r"\sqrt{" + _join(_convert(k) for k in kids) + "}"
+            return r"\sqrt{" + join_tex(_convert(k) for k in kids) + "}"
         return r"\sqrt[" + _convert(kids[1]) + "]{" + _convert(kids[0]) + "}"
     if name in ("msup", "msub", "msubsup"):
         if len(kids) < 2:
-            return _join(_convert(k) for k in kids)
+            return join_tex(_convert(k) for k in kids)
         base = _group(_convert(kids[0]) or "{}")
         if name == "msup":
             return base + "^{" + _convert(kids[1]) + "}"
@@ -389,7 +389,7 @@ def _convert(el) -> str:
     if name == "mmultiscripts":
         return _multiscripts(kids)
     if name == "menclose":
-        inner = _join(_convert(k) for k in kids)
+        inner = join_tex(_convert(k) for k in kids)
         notation = (el.get("notation") or "").split()
         for key, command in _ENCLOSE:
             if key in notation:
@@ -406,9 +406,9 @@ def _convert(el) -> str:
         return " & ".join(_convert(c) for c in cells)
     # containers and anything unknown: keep the children, so nothing is silently lost
     if name in ("mrow", "mstyle", "mpadded") and "border" in (el.get("style") or ""):  # Temml's \boxed
-        return r"\boxed{" + _join(_convert(k) for k in kids) + "}"
+        return r"\boxed{" + join_tex(_convert(k) for k in kids) + "}"
     if kids:
-        return _join(_convert(k) for k in kids)
+        return join_tex(_convert(k) for k in kids)
     return _token(el.text)
 
 
@@ -433,8 +433,8 @@ def _under_over(name: str, kids) -> str:
     raw_under = "".join(kids[1].itertext()).strip() if name == "munder" and len(kids) > 1 else ""
     if base.startswith((r"\underbrace", r"\overbrace")):  # the brace's label: \underbrace{x+y}_{n}
         return base + ("_{" + under + "}" if under else "") + ("^{" + over + "}" if over else "")
-    if raw_over in _OVER_ACCENTS:
-        return _OVER_ACCENTS[raw_over] + "{" + base + "}"
+    if raw_over in OVER_ACCENTS:
+        return OVER_ACCENTS[raw_over] + "{" + base + "}"
     if raw_under in _UNDER_ACCENTS:
         return _UNDER_ACCENTS[raw_under] + "{" + base + "}"
     out = base
@@ -499,11 +499,11 @@ def html_to_latex(el) -> str:
         else:
             parts.append(inner)
         parts.append(_unicode(child.tail or ""))
-    return _join(parts)
+    return join_tex(parts)
 
 
 def _unicode(text: str) -> str:
-    return _join(_SYMBOLS.get(ch, ch) for ch in text)
+    return join_tex(SYMBOLS.get(ch, ch) for ch in text)
 
 
 def parse_mathml(text: str):

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections import Counter
 
-from proofpile.extract.mathml import _SYMBOLS
+from proofpile.extract.mathml import SYMBOLS
 
 _TOKEN = re.compile(r"\\[A-Za-z]+\*?|\\.|\S")
 _DROP_ARG = re.compile(r"\\(?:label|tag\*?|hspace\*?|vspace\*?|mspace|kern|mkern)\s*\{[^{}]*\}")
@@ -116,7 +116,7 @@ _FUNCTIONS = frozenset(
 _FENCED = {"(": "pmatrix", "[": "bmatrix", "|": "vmatrix", r"\|": "Vmatrix", r"\{": "Bmatrix"}
 _CLOSING = {"(": ")", "[": "]", "|": "|", r"\|": r"\|", r"\{": r"\}"}
 _STYLES = frozenset(r"\mathbf \mathrm \mathit \mathsf \mathtt \mathcal \mathbb \mathfrak \mathscr".split())
-_UNICODE = {k: v for k, v in _SYMBOLS.items() if len(k) == 1 and v and not v.startswith("\\mathbb")}
+_UNICODE = {k: v for k, v in SYMBOLS.items() if len(k) == 1 and v and not v.startswith("\\mathbb")}
 _UNICODE.update({"\u2192": r"\rightarrow", "\u2264": r"\leq", "\u2265": r"\geq", "\u2260": r"\neq", "\u2026": r"\ldots"})
 
 
