@@ -235,3 +235,35 @@ def glyph_soup(text: str) -> int:
     """Lines of extracted text that are one or two glyphs: a rendering's boxes taken as text (KaTeX HTML,
     MathJax CHTML), the failure the extractor must never let through."""
     return sum(1 for line in text.splitlines() if 0 < len(line.strip()) <= 2 and line.strip() != "$$")
+
+
+#: a few rendered formulas kept in the repository, so extraction is tested where node is absent; a test
+#: re-renders them where node is present and compares, so they cannot drift from the renderers
+FIXTURES = RENDERERS / "fixtures.json"
+FIXTURE_SIZE = (4, 4)  # display, inline
+_SVG_PATH_DATA = re.compile(r' d="[^"]*"')
+
+
+def fixture_data(arxiv: Path) -> dict:
+    """The committed fixture's content, rendered now (SVG glyph outlines dropped: they say nothing about the
+    formula and are most of the bytes)."""
+    formulas, rendered = rendered_formulas(arxiv, *FIXTURE_SIZE)
+    return {
+        "formulas": [[f.tex, f.display] for f in formulas],
+        "modes": {m: [_SVG_PATH_DATA.sub("", h) for h in v] for m, v in rendered.items()},
+    }
+
+
+def write_fixtures(arxiv: Path) -> None:
+    FIXTURES.write_text(json.dumps(fixture_data(arxiv), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_fixtures() -> tuple[list[Formula], dict[str, list[str]]]:
+    data = json.loads(FIXTURES.read_text(encoding="utf-8"))
+    return [Formula(t, d) for t, d in data["formulas"]], data["modes"]
+
+
+if __name__ == "__main__":  # python -m tests.renderer_pages [data dir]: rewrite tests/renderers/fixtures.json
+    import sys
+
+    write_fixtures(Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared/data") / "arxiv")

@@ -20,7 +20,10 @@ from tests.renderer_pages import (
     MODES,
     build_pages,
     construct_formulas,
+    FIXTURES,
+    fixture_data,
     glyph_soup,
+    load_fixtures,
     render,
     rendered_formulas,
     renderers_missing,
@@ -99,6 +102,24 @@ def test_accents_braces_enclosures_and_tables(renderers):
             if d + i != 1:
                 missed.append((mode, f.tex, f.display, got))
     assert missed == []
+
+
+def test_committed_fixture_pages_recover_every_formula():
+    # runs without node: the rendered formulas kept in tests/renderers/fixtures.json
+    formulas, rendered = load_fixtures()
+    for page in build_pages(formulas, rendered):
+        got = extract_math_text(page.html)
+        d, i = recovered([(f.tex, f.display) for f in page.formulas], got.text)
+        n_display = sum(f.display for f in page.formulas)
+        assert (d, i) == (n_display, len(page.formulas) - n_display), (page.mode, page.layout, got.text)
+        assert glyph_soup(got.text) == 0, (page.mode, page.layout, got.text)
+
+
+def test_committed_fixtures_are_what_the_renderers_produce(shared_data, renderers):
+    # python -m tests.renderer_pages rewrites them after a renderer upgrade
+    import json
+
+    assert fixture_data(shared_data / "arxiv") == json.loads(FIXTURES.read_text(encoding="utf-8"))
 
 
 def test_equivalent_spellings():
