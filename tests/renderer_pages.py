@@ -10,6 +10,7 @@ skip with :func:`renderers_missing`'s reason otherwise.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import html
@@ -134,11 +135,18 @@ def render(items: list[Formula], modes=MODES) -> dict[str, list[str | None]]:
     return json.loads(proc.stdout)["modes"]
 
 
+@functools.lru_cache(maxsize=4)
+def _rendered_candidates(arxiv: Path, n_inline: int, modes: tuple[str, ...]):
+    """Every display formula of the papers and the first ``n_inline`` inline ones, rendered in ``modes``
+    (one node run, shared by the callers in a process: a selection of any size is a prefix of it)."""
+    display, inline = paper_formulas(arxiv)
+    cands = [Formula(t, True) for t in display] + [Formula(t, False) for t in inline[:n_inline]]
+    return cands, render(cands, modes)
+
+
 def rendered_formulas(arxiv: Path, n_display: int, n_inline: int, modes=MODES):
     """``n_display`` + ``n_inline`` formulas every mode renders, and each mode's HTML for them."""
-    display, inline = paper_formulas(arxiv)
-    cands = [Formula(t, True) for t in display] + [Formula(t, False) for t in inline[: n_inline * 3]]
-    out = render(cands, modes)
+    cands, out = _rendered_candidates(arxiv, max(n_inline * 3, 150), tuple(modes))
     ok = [i for i in range(len(cands)) if all(out[m][i] is not None for m in modes)]
     shown = [i for i in ok if cands[i].display][:n_display]
     inline = [i for i in ok if not cands[i].display][:n_inline]
