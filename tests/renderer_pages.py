@@ -34,11 +34,12 @@ MODES = (
     "mj3_chtml_mml",
     "mj3_chtml",
     "mj3_svg",
+    "mj3_svg_plain",
     "mj4_chtml",
     "mathml_tagged",
 )
 #: modes whose output keeps no TeX and no MathML: a flagged linear reading is what can be recovered
-FALLBACK_MODES = ("katex_html", "mj3_chtml")
+FALLBACK_MODES = ("katex_html", "mj3_chtml", "mj3_svg_plain")
 #: where a display equation sits in the page
 LAYOUTS = ("p", "div", "figure", "center", "main", "table")
 

@@ -119,7 +119,8 @@ def _token_text(el) -> tuple[str, str | None]:
             if code:
                 ch, v = _char(int(code, 16))
                 out.append(ch)
-                variant = variant or v
+                upright = int(code, 16) < 0x80 and ch.isalpha()  # italic letters are drawn from U+1D434 on
+                variant = variant or v or ("normal" if upright else None)
     return "".join(out), variant
 
 
@@ -142,21 +143,15 @@ def _build(el):
     if name in ("mi", "mo", "mn", "mtext", "ms"):
         text, variant = _token_text(el)
         classes = (el.get("class") or "").split()
-        if name == "mi" and variant is None and len(text) == 1 and text.isascii() and text.isalpha():
-            variant = next((v for c, v in _CLASS_VARIANTS if c in classes), None)
+        if name == "mi" and variant in (None, "normal") and len(text) == 1 and text.isascii() and text.isalpha():
+            variant = next((v for c, v in _CLASS_VARIANTS if c in classes), variant)  # CHTML's font classes
         return _mml(name, text=text, mathvariant=variant)
     if name == "mspace":
         return _mml("mspace")
     if name == "mphantom":
         return None
-    if el.get("data-mml-node"):  # SVG output: the groups are the node's children in MathML order
-        kids = [_build(k) for k in _nodes(el)]
-        kids = [k for k in kids if k is not None]
-        if name == "msubsup" and len(kids) == 3:  # SVG draws the superscript before the subscript
-            kids = [kids[0], kids[2], kids[1]]
-        if name in ("texatom", "mstyle", "mpadded", "semantics", "maction", "merror", "menclose"):
-            name = "mrow"
-        return _mml(name, kids)
+    if el.get("data-mml-node"):
+        return _svg_node(el, name)
     if name == "mfrac":
         num, den = _part(el, "mjx-num"), _part(el, "mjx-den")
         if num is not None and den is not None:
@@ -177,6 +172,38 @@ def _build(el):
         kids = [_build(k) for k in _nodes(el, skip=("mjx-labels",))]
         return _mml(name, [k for k in kids if k is not None])
     return _row(_nodes(el))  # math, mrow, texatom, mstyle, menclose...: the children in order
+
+
+_BRACE_PIECES = frozenset(map(chr, range(0xE150, 0xE155)))  # MathJax's TeX font: parts of a stretched brace
+
+
+_TRANSLATE = re.compile(r"translate\(\s*(-?[\d.]+)[,\s]+(-?[\d.]+)")
+
+
+def _svg_height(g) -> float:
+    """How far up ``g`` is drawn (MathJax's SVG flips the y axis, so up is positive)."""
+    m = _TRANSLATE.search(g.get("transform") or "")
+    return float(m.group(2)) if m else 0.0
+
+
+def _svg_node(el, name: str):
+    """SVG output: the ``data-mml-node`` groups are the node's children, in MathML order except where noted."""
+    nodes = list(_nodes(el))
+    if name in ("msubsup", "munderover") and len(nodes) == 3:
+        # the order of the two scripts varies (limits drawn beside an inline \sum); their heights do not
+        lower, upper = sorted(nodes[1:], key=_svg_height)
+        nodes = [nodes[0], lower, upper]
+    kids = [_build(k) for k in nodes]
+    kids = [k for k in kids if k is not None]
+    if name in ("msqrt", "mroot"):  # the radical sign is drawn as a child of its own
+        kids = [k for k in kids if (k.text or "") != "\u221a"]
+    if name in ("munder", "mover") and len(kids) == 2 and kids[1].text and set(kids[1].text) <= _BRACE_PIECES:
+        kids[1].text = "\u23df" if name == "munder" else "\u23de"
+    if name == "menclose" and any(c.tag == "rect" for c in el):  # \boxed: a frame drawn round the content
+        return _mml("menclose", [_mml("mrow", kids)], notation="box")
+    if name in ("texatom", "mstyle", "mpadded", "semantics", "maction", "merror", "menclose"):
+        name = "mrow"
+    return _mml(name, kids)
 
 
 def _scripts(el, name: str):

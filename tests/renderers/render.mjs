@@ -57,6 +57,7 @@ const docs3 = {
   chtml_mml: mj3doc(new CHTML3({fontURL: 'https://cdn.jsdelivr.net/npm/mathjax@3/es5/output/chtml/fonts/woff-v2'}), true),
   chtml: mj3doc(new CHTML3({fontURL: 'https://cdn.jsdelivr.net/npm/mathjax@3/es5/output/chtml/fonts/woff-v2'}), false),
   svg: mj3doc(new SVG3({fontCache: 'none'}), true),
+  svg_plain: mj3doc(new SVG3({fontCache: 'none'}), false),
 };
 const mmlDoc3 = mj3.document('', {InputJax: new TeX3({packages: PACKAGES3, tags: 'all'})});
 const serializer = new SerializedMmlVisitor();
@@ -98,6 +99,8 @@ const RENDER = {
   mj3_chtml: (tex, display) => one3(docs3.chtml, adaptor3, tex, display),
   // MathJax 3 SVG with assistive MathML
   mj3_svg: (tex, display) => one3(docs3.svg, adaptor3, tex, display),
+  // MathJax 3 SVG alone: only the data-mml-node groups and the glyphs' data-c code points
+  mj3_svg_plain: (tex, display) => one3(docs3.svg_plain, adaptor3, tex, display),
   // MathJax 4 CommonHTML (data-latex attributes on the output)
   mj4_chtml: (tex, display) => one3(doc4, adaptor4, tex, display),
   // MathML as MathJax 3 serialises it, display equations numbered (mlabeledtr inside mtable)
