@@ -12,6 +12,11 @@ microdata: ``proofpile.extract.qa_posts``) trafilatura's one-block choice keeps 
 answers, so there the same conversion runs on each post body alone and the posts are joined in page order;
 ``Extraction.extraction`` says so (``"qa_posts"``). Every other page is extracted exactly as before.
 
+Pages that kept only a renderer's drawing (KaTeX HTML without its MathML, MathJax 3 CHTML/SVG without the
+assistive MathML) get the formula read back from the drawing's structure (``proofpile.extract.katex_html``,
+``proofpile.extract.mjx``): linear TeX of what was shown, flagged in ``math_sources`` as ``katex_rendered`` /
+``mjx_rendered``, so it is never mistaken for the author's source and never comes out one glyph per line.
+
 Literal dollar signs in prose are written ``\\$`` (as OpenWebMath does), so that every unescaped ``$`` in the
 output is a math delimiter; code (``<pre>``, ``<code>``) is left verbatim.
 """
