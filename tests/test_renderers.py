@@ -148,3 +148,22 @@ def test_display_equations_alone_in_blocks_survive_main_content_selection():
 def test_tex_in_an_image_service_path():
     got = extract_math_text('<p>We have <img src="https://i.upmath.me/svg/%5Cfrac%7Ba%7D%7Bb%7D"> here.</p>')
     assert "$\\frac{a}{b}$" in got.text and got.math_sources == {"img_url": 1}
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<mjx-container display="true"><mjx-math><mjx-mfrac></mjx-mfrac><mjx-msubsup><mjx-script></mjx-script>'
+        "</mjx-msubsup></mjx-math></mjx-container>",
+        '<mjx-container><svg><g data-mml-node="math"><g data-mml-node="mi"><path data-c="zz"/></g></g></svg>'
+        "</mjx-container>",
+        '<mjx-container><mjx-math><mjx-mi><mjx-c class="mjx-cFFFFFFF"></mjx-c><mjx-c class="mjx-cD800"></mjx-c>'
+        "</mjx-mi></mjx-math></mjx-container>",
+        '<span class="katex"><span class="katex-html"><span class="mfrac"><span class="vlist-t"></span></span>'
+        "</span></span>",
+    ],
+    ids=["empty-structure", "svg-bad-code", "chtml-bad-codes", "katex-empty-fraction"],
+)
+def test_broken_renderer_markup_yields_no_formula_and_keeps_the_text(markup):
+    got = extract_math_text(f"<p>Text before the formula. {markup} And after it.</p>")
+    assert got.text == "Text before the formula. And after it." and got.math_sources == {}

@@ -41,6 +41,8 @@ _FUNCTIONS = frozenset(
 def katex_html_to_latex(el) -> str:
     """Linear TeX for a rendered ``<span class="katex">`` (or its ``katex-html`` part)."""
     tex = _read(el).strip()
+    if not re.search(r"[^\s{}^_]", tex):  # empty boxes read as "{}^{}" are no formula
+        return ""
     return tex.replace("\ue020=", r"\neq ").replace("\ue020", r"\not ")  # KaTeX draws \neq as a slash over =
 
 

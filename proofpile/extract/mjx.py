@@ -27,7 +27,8 @@ _NODES = frozenset(
     "mtd mlabeledtr mstyle mpadded mphantom menclose merror mmultiscripts texatom semantics maction mfenced "
     "mglyph".split()
 )
-_CHAR_CLASS = re.compile(r"\bmjx-c([0-9A-F]+)\b")
+_CHAR_CLASS = re.compile(r"\bmjx-c([0-9A-F]{1,6})\b")
+_HEX = re.compile(r"[0-9A-Fa-f]{1,5}|10[0-9A-Fa-f]{4}")  # a Unicode code point
 # CHTML's font classes on a token, most specific first
 _CLASS_VARIANTS = (
     ("mjx-cal", "script"),
@@ -88,6 +89,8 @@ def _part(el, tag: str):
 
 
 def _char(cp: int) -> tuple[str, str | None]:
+    if 0xD800 <= cp <= 0xDFFF:  # a lone surrogate cannot be written out
+        return "", None
     ch = chr(cp)
     try:
         name = unicodedata.name(ch)
@@ -106,7 +109,7 @@ def _token_text(el) -> tuple[str, str | None]:
             continue
         if c.tag.startswith("mjx-stretchy"):  # a stretched delimiter: its class names the character
             m = _CHAR_CLASS.search(c.get("class") or "")
-            if m:
+            if m and _HEX.fullmatch(m.group(1)):
                 ch, variant = _char(int(m.group(1), 16))
                 return ch, variant
         if c.tag == "mjx-c" or c.tag == "path" or c.tag == "use":
@@ -116,7 +119,7 @@ def _token_text(el) -> tuple[str, str | None]:
                 out.append(c.text)
                 continue
             code = cp if cp is not None else m.group(1) if m else None
-            if code:
+            if code and _HEX.fullmatch(code):  # a page's own markup may say anything here
                 ch, v = _char(int(code, 16))
                 out.append(ch)
                 upright = int(code, 16) < 0x80 and ch.isalpha()  # italic letters are drawn from U+1D434 on
@@ -174,6 +177,7 @@ def _build(el):
     return _row(_nodes(el))  # math, mrow, texatom, mstyle, menclose...: the children in order
 
 
+_SOMETHING = re.compile(r"[^\s{}^_]")
 _BRACE_PIECES = frozenset(map(chr, range(0xE150, 0xE155)))  # MathJax's TeX font: parts of a stretched brace
 
 
@@ -253,4 +257,5 @@ def mjx_to_mathml(container):
 def mjx_to_latex(container) -> str:
     """Linear TeX read off a rendered ``<mjx-container>``; empty when nothing could be read."""
     math = mjx_to_mathml(container)
-    return mathml_to_latex(math) if math is not None else ""
+    tex = mathml_to_latex(math) if math is not None else ""
+    return tex if _SOMETHING.search(tex) else ""  # empty boxes read as "{}^{}" are no formula
