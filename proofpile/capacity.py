@@ -46,11 +46,11 @@ SUBSETS: dict[str, SubsetModel] = {
         (0.32, "bench/arxiv.py: compressed e-print MB/s / unpacked MB/s = 0.90 / 2.83"),
         (166_000, "bench/arxiv.py: 1,162,323 characters kept from 7 papers"),
     ),
+    # the crawl rate and yield come from the crawl model below (WebCrawlModel), filled in after it
     "open-web-math": SubsetModel(
-        "open-web-math", "raw HTML",
-        (4.30, "bench/open_web_math_chain.py, whole chain (prefilter .. quality), datatrove steps"),
-        (0.0033, "bench/open_web_math_chain.py: kept text = 0.33% of the raw HTML (168 of 1,608 pages kept); "
-                 "these pages are rich in math, so Common Crawl at large yields far less: set --yield"),
+        "open-web-math", "uncompressed WARC",
+        (0.0, "WebCrawlModel"),
+        (0.0, "WebCrawlModel"),
         (3.22, "bench/bytes_per_token.py: Llama 2 tokenizer on the shared web math text"),
         (0.26, "gzip'd WARC / uncompressed: 0.25 and 0.28 on the two shared Common Crawl WARC files"),
         (4_700, "bench/open_web_math_chain.py: 0.03 MB kept text in 7 pages"),
@@ -108,6 +108,8 @@ class CapacityPlan:
     dup_fraction: float = 0.1
     bands: int = 12
     yields: dict[str, float] = field(default_factory=dict)  # overrides of SubsetModel.yield_
+    crawl_rates: dict[str, float] = field(default_factory=dict)  # overrides of SubsetModel.crawl_mb_s
+    override_sources: dict[str, str] = field(default_factory=dict)  # per subset, where its overrides came from
 
     def tokens(self) -> dict[str, float]:
         total = sum(self.shares.values())
@@ -115,6 +117,9 @@ class CapacityPlan:
 
     def _yield(self, s: str) -> float:
         return self.yields.get(s, SUBSETS[s].yield_[0])
+
+    def _crawl_rate(self, s: str) -> float:
+        return self.crawl_rates.get(s, SUBSETS[s].crawl_mb_s[0])
 
     def text(self) -> dict[str, dict[str, float]]:
         """Per subset: final text, text before near-dedup, raw input read, and raw input as stored."""
@@ -130,7 +135,7 @@ class CapacityPlan:
 
     def stages(self) -> list[Stage]:
         t = self.text()
-        stages = [Stage(f"crawl + filter: {s}", v["raw"] / (SUBSETS[s].crawl_mb_s[0] * MB), "cluster", v["raw"],
+        stages = [Stage(f"crawl + filter: {s}", v["raw"] / (self._crawl_rate(s) * MB), "cluster", v["raw"],
                         CRAWL_RAM[s]) for s, v in t.items()]
         before = sum(v["before_dedup"] for v in t.values())
         final = sum(v["final"] for v in t.values())
@@ -194,8 +199,9 @@ class CapacityPlan:
         for s, m in SUBSETS.items():
             if s not in self.shares:
                 continue
-            y = (self._yield(s), "--yield") if s in self.yields else m.yield_
-            for label, (value, src) in (("crawl MB/s/core", m.crawl_mb_s), ("yield", y),
+            y = (self._yield(s), self.override_sources.get(s, "--yield")) if s in self.yields else m.yield_
+            c = (self._crawl_rate(s), self.override_sources.get(s, "")) if s in self.crawl_rates else m.crawl_mb_s
+            for label, (value, src) in (("crawl MB/s/core", c), ("yield", y),
                                         ("bytes/token", m.bytes_per_token), ("stored/raw", m.stored_ratio),
                                         ("bytes/document", m.avg_doc_bytes)):
                 lines.append(f"  {s} {label} = {value:g}: {src}")
@@ -217,3 +223,151 @@ def proof_pile_2_plan(target_tokens: float, shares: dict[str, float] | None = No
     if target_tokens <= 0 or any(w < 0 for w in shares.values()) or not sum(shares.values()):
         raise ValueError("--target-tokens and the shares must be positive")
     return CapacityPlan(target_tokens=target_tokens, shares=shares, **kw)
+
+
+# -- the web subset at Common Crawl scale -----------------------------------------------------------------------
+# A crawl is mostly pages without math, so what a web build costs is set by how early those pages stop, not by
+# the throughput of the chain on math pages. The model follows each page through the chain:
+#
+#   every page:            read from the WARC, then stage A of the prefilter (marker scan)
+#   pages with a hint:     stage B (plain-text rendering, TeX formulas, MathScore)
+#   pages sent on:         extraction, language ID, MathScore, quality (bench/open_web_math_chain.py's rate)
+#
+# and the tokens a crawl gives from OpenWebMath's own yield per crawled page.
+
+WEB_RATES: dict[str, Sourced] = {
+    "warc_read": (100.0, "bench/warc_read.py: proofpile's reader (warcio + record recovery), MB of uncompressed WARC "
+                         "per CPU second (warcio alone 182, fastwarc 558, but fastwarc loses pages: see that bench)"),
+    "markers": (450.0, "bench/web_prefilter.py: stage A (Aho-Corasick markers), MB of raw HTML per CPU second"),
+    "text": (106.0, "bench/web_prefilter.py: stage B (resiliparse plain text, TeX formulas, MathScore) on the "
+                    "pages that reach it, MB of raw HTML per CPU second"),
+    "chain": (4.30, "bench/open_web_math_chain.py: extraction, language ID, MathScore, quality, MB of raw HTML per "
+                    "CPU second"),
+}
+#: CC-MAIN-2023-06 (the last crawl OpenWebMath used): 3.15 billion pages, 400 TiB of uncompressed content
+CRAWL_PAGES: Sourced = (3.15e9, "Common Crawl's announcement of CC-MAIN-2023-06: 3.15 billion pages")
+PAGE_BYTES: Sourced = (400 * 2**40 / 3.15e9, "same: 400 TiB uncompressed / 3.15 billion pages, WARC bytes per page "
+                                             "(request and metadata records included; all of it is read)")
+WEB_MATH_SHARE: Sourced = (0.004, "OpenWebMath's prefilter passed ~0.4% of the crawl (237B pages -> ~1B)")
+HINT_SHARE: Sourced = (0.089, "bench/web_prefilter.py: 8.9% of 169 real ordinary pages have a hint marker and go "
+                              "to stage B")
+OLD_SHARE: Sourced = (0.976, "bench/web_prefilter.py: 97.6% of the same pages reached extraction before the "
+                             "two-stage prefilter")
+#: OpenWebMath: 6.3M documents, 14.7B tokens, from ~237B crawled pages
+KEPT_PER_PAGE: Sourced = (6.3e6 / 237e9, "OpenWebMath: 6.3M documents kept of ~237B pages crawled (after dedup)")
+TOKENS_PER_DOC: Sourced = (14.7e9 / 6.3e6, "OpenWebMath: 14.7B tokens in 6.3M documents")
+WEB_TOKENS = 15e9  # Proof-Pile-2's web subset
+
+
+@dataclass
+class WebCrawlModel:
+    pages: float = CRAWL_PAGES[0]
+    page_bytes: float = PAGE_BYTES[0]
+    math_share: float = WEB_MATH_SHARE[0]  # pages sent on to extraction
+    hint_share: float = HINT_SHARE[0]  # pages that go to stage B
+    kept_per_page: float = KEPT_PER_PAGE[0]
+    tokens_per_doc: float = TOKENS_PER_DOC[0]
+    sources: dict[str, str] = field(default_factory=dict)  # what replaced a default (a flag, a manifest)
+
+    def cpu_s_per_page(self) -> dict[str, float]:
+        r = {k: v[0] * MB for k, v in WEB_RATES.items()}
+        b = self.page_bytes
+        return {"read WARC records": b / r["warc_read"],
+                "prefilter stage A (markers)": b / r["markers"],
+                "prefilter stage B (plain text)": self.hint_share * b / r["text"],
+                "extraction .. quality": self.math_share * b / r["chain"]}
+
+    def old_cpu_s_per_page(self) -> float:
+        """Before the two stages: nearly every page went through the full extraction."""
+        b = self.page_bytes
+        return b / (WEB_RATES["warc_read"][0] * MB) + b / (WEB_RATES["markers"][0] * MB) + OLD_SHARE[0] * b / (
+            WEB_RATES["chain"][0] * MB)
+
+    def tokens_per_crawl(self) -> float:
+        return self.pages * self.kept_per_page * self.tokens_per_doc
+
+    def crawl_mb_s(self) -> float:
+        """Raw bytes per CPU second over the whole mix: what `proofpile plan proof-pile-2` uses for the subset."""
+        return self.page_bytes / sum(self.cpu_s_per_page().values()) / MB
+
+    def yield_(self, bytes_per_token: float) -> float:
+        """Text kept (before near-dedup is already counted in OpenWebMath's yield) per raw byte read."""
+        return self.kept_per_page * self.tokens_per_doc * bytes_per_token / self.page_bytes
+
+    def render(self, target_tokens: float = WEB_TOKENS, cores: int = 32) -> str:
+        per_page = self.cpu_s_per_page()
+        crawl_h = {k: v * self.pages / 3600 for k, v in per_page.items()}
+        total = sum(crawl_h.values())
+        old = self.old_cpu_s_per_page() * self.pages / 3600
+        crawls = target_tokens / self.tokens_per_crawl()
+        lines = [f"web crawl: {self.pages / 1e9:.2f}B pages x {self.page_bytes / 1e3:,.0f} KB = "
+                 f"{self.pages * self.page_bytes / 1e12:,.0f} TB per crawl", "",
+                 f"  {'per crawl':36s} {'pages':>8s} {'CPU-hours':>10s}", "  " + "-" * 56]
+        shares = {"read WARC records": 1.0, "prefilter stage A (markers)": 1.0,
+                  "prefilter stage B (plain text)": self.hint_share, "extraction .. quality": self.math_share}
+        for k, h in crawl_h.items():
+            lines.append(f"  {k:36s} {shares[k]:8.1%} {h:10,.0f}")
+        lines.append(f"  {'total':36s} {'':8s} {total:10,.0f}   ({total / cores:,.0f} h on {cores} cores)")
+        lines.append(f"  {'before the two-stage prefilter':36s} {OLD_SHARE[0]:8.1%} {old:10,.0f}   "
+                     f"(that share of pages through the extraction)")
+        lines += ["", f"tokens per crawl: {self.tokens_per_crawl() / 1e6:,.0f}M; {target_tokens / 1e9:g}B web tokens "
+                      f"need {crawls:,.1f} crawls = {crawls * total:,.0f} CPU-hours "
+                      f"({crawls * old:,.0f} before)", "", "assumptions:"]
+        given = self.sources
+        for label, value, src in (
+            ("pages per crawl", f"{self.pages:.3g}", given.get("pages", CRAWL_PAGES[1])),
+            ("bytes per page", f"{self.page_bytes:,.0f}", given.get("page_bytes", PAGE_BYTES[1])),
+            ("share of pages sent to extraction", f"{self.math_share:.2%}", given.get("math_share", WEB_MATH_SHARE[1])),
+            ("share of pages to stage B", f"{self.hint_share:.2%}", given.get("hint_share", HINT_SHARE[1])),
+            ("documents kept per page", f"{self.kept_per_page:.3g}", given.get("kept_per_page", KEPT_PER_PAGE[1])),
+            ("tokens per document", f"{self.tokens_per_doc:,.0f}", given.get("tokens_per_doc", TOKENS_PER_DOC[1])),
+        ):
+            lines.append(f"  {label} = {value}: {src}")
+        for name, (value, src) in WEB_RATES.items():
+            lines.append(f"  {name} MB/s/core = {value:g}: {src}")
+        lines.append("  every page's bytes go through the reader and stage A; stage B and the chain read the bytes of "
+                     "the pages they get; single-process rates on a 2-core development machine")
+        return "\n".join(lines)
+
+
+def mix_from_manifest(path, model: WebCrawlModel | None = None) -> WebCrawlModel:
+    """A crawl's page mix as a finished build measured it: the prefilter's pass rates (pages sent on, pages sent
+    to stage B) and the documents kept per page, from its manifest's funnel."""
+    import json
+    from pathlib import Path
+
+    model = model or WebCrawlModel()
+    manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    rows = [r for r in manifest.get("funnel", []) if str(r.get("step", "")).endswith("math prefilter")]
+    pages = sum(r["in"] or 0 for r in rows)
+    if not pages:
+        raise ValueError(f"{path}: no math prefilter in its funnel (not a web build, or it read no pages)")
+    hints = sum(r.get("stages", {}).get("markers_hint", 0) for r in rows)
+    if not any("stages" in r for r in rows):
+        raise ValueError(f"{path}: its funnel predates the two-stage prefilter (no stages in its funnel row)")
+    src = f"measured by the build in {path} ({pages:,} pages)"
+    model.math_share = sum(r["out"] or 0 for r in rows) / pages
+    model.hint_share = hints / pages
+    model.sources.update(math_share=src, hint_share=src)
+    docs = manifest.get("outputs", {}).get("documents")
+    if docs:
+        model.kept_per_page = docs / pages
+        model.sources["kept_per_page"] = src
+    return model
+
+
+def web_subset(model: WebCrawlModel, dup_fraction: float = 0.1) -> SubsetModel:
+    """The open-web-math subset of `proof-pile-2` from the crawl model: its rate over the whole page mix, and its
+    yield before near-dedup (OpenWebMath's counts are after it; the plan's default duplicate share undoes that)."""
+    base = SUBSETS["open-web-math"]
+    return SubsetModel(
+        base.name, base.raw_unit,
+        (round(model.crawl_mb_s(), 2), "WebCrawlModel (`proofpile plan open-web-math`): whole crawl mix, "
+                                       f"{model.math_share:.2%} of pages to extraction"),
+        (float(f"{model.yield_(base.bytes_per_token[0]) / (1 - dup_fraction):.3g}"),
+         "WebCrawlModel: OpenWebMath's documents and tokens per crawled page x bytes/token / bytes per page, "
+         f"before {dup_fraction:.0%} near-duplicates"),
+        base.bytes_per_token, base.stored_ratio, base.avg_doc_bytes)
+
+
+SUBSETS["open-web-math"] = web_subset(WebCrawlModel())

@@ -488,9 +488,14 @@ def plan_proof_pile_2(
     share: Annotated[Optional[list[str]], typer.Option("--share", help="SUBSET=W split of the target, repeatable (default 29:15:11)")] = None,
     yield_: Annotated[Optional[list[str]], typer.Option("--yield", help="SUBSET=Y text kept per raw input byte, repeatable")] = None,
     dup_fraction: Annotated[float, typer.Option("--dup-fraction", help="share of the text near-dedup removes")] = 0.1,
+    web_math_share: Annotated[Optional[float], typer.Option("--web-math-share", help=_WEB_HELP["share"])] = None,
+    pages_per_crawl: Annotated[Optional[float], typer.Option("--pages-per-crawl", help=_WEB_HELP["pages"])] = None,
+    page_bytes: Annotated[Optional[float], typer.Option("--page-bytes", help=_WEB_HELP["bytes"])] = None,
+    mix_from: Annotated[Optional[Path], typer.Option("--mix-from", help=_WEB_HELP["mix"])] = None,
 ) -> None:
-    """CPU-hours, disk, RAM and wall time per stage of a whole-corpus build, from bench/ throughputs."""
-    from proofpile.capacity import proof_pile_2_plan
+    """CPU-hours, disk, RAM and wall time per stage of a whole-corpus build, from bench/ throughputs. The web
+    subset's rate and yield come from the crawl model of `proofpile plan open-web-math` (same options)."""
+    from proofpile.capacity import proof_pile_2_plan, web_subset
 
     def pairs(items: Optional[list[str]], flag: str) -> dict[str, float]:
         out = {}
@@ -509,12 +514,66 @@ def plan_proof_pile_2(
     yields = pairs(yield_, "--yield")
     if any(not 0 < y <= 1 for y in yields.values()):
         _fail("--yield: a share of the raw input, in (0, 1]")
+    crawl_rates, sources = {}, {}
+    if any(v is not None for v in (web_math_share, pages_per_crawl, page_bytes, mix_from)):
+        web = web_subset(_web_model(web_math_share, pages_per_crawl, page_bytes, mix_from), dup_fraction)
+        crawl_rates["open-web-math"] = web.crawl_mb_s[0]
+        yields.setdefault("open-web-math", web.yield_[0])
+        sources["open-web-math"] = ("WebCrawlModel with the --web-math-share/--pages-per-crawl/--page-bytes/"
+                                    "--mix-from given")
     plan = proof_pile_2_plan(target_tokens, pairs(share, "--share") or None, nodes=nodes,
                              cores_per_node=cores_per_node, mem_per_node_gb=mem_per_node_gb,
-                             dup_fraction=dup_fraction, yields=yields)
+                             dup_fraction=dup_fraction, yields=yields, crawl_rates=crawl_rates,
+                             override_sources=sources)
     if unknown := sorted(set(yields) - set(plan.shares)):
         raise ValueError(f"--yield: unknown subset(s) {', '.join(unknown)}")
     typer.echo(plan.render())
+
+
+_WEB_HELP = {
+    "share": "share of a crawl's pages the prefilter sends to extraction (default 0.004, OpenWebMath's pass rate)",
+    "pages": "pages per crawl (default 3.15e9, CC-MAIN-2023-06)",
+    "bytes": "uncompressed WARC bytes per page (default ~140 KB: 400 TiB / 3.15B pages)",
+    "mix": "a web build's manifest.json: its measured prefilter pass rates and documents kept per page",
+}
+
+
+def _web_model(web_math_share, pages_per_crawl, page_bytes, mix_from):
+    from proofpile.capacity import WebCrawlModel, mix_from_manifest
+
+    model = WebCrawlModel()
+    if mix_from is not None:
+        if not mix_from.is_file():
+            _fail(f"--mix-from {mix_from}: no such file")
+        try:
+            model = mix_from_manifest(mix_from, model)
+        except (ValueError, KeyError, TypeError) as err:
+            _fail(f"--mix-from {mix_from}: {err}")
+    for value, attr, flag, ok in ((web_math_share, "math_share", "--web-math-share", lambda v: 0 < v <= 1),
+                                  (pages_per_crawl, "pages", "--pages-per-crawl", lambda v: 0 < v < float("inf")),
+                                  (page_bytes, "page_bytes", "--page-bytes", lambda v: 0 < v < float("inf"))):
+        if value is None:
+            continue
+        if not ok(value):
+            _fail(f"{flag} {value:g}: out of range")
+        setattr(model, attr, value)
+        model.sources[attr] = flag
+    return model
+
+
+@plan_app.command("open-web-math")
+def plan_open_web_math(
+    target_tokens: Annotated[float, typer.Option("--target-tokens", help="web tokens wanted (Proof-Pile-2: 15e9)")] = 15e9,
+    web_math_share: Annotated[Optional[float], typer.Option("--web-math-share", help=_WEB_HELP["share"])] = None,
+    pages_per_crawl: Annotated[Optional[float], typer.Option("--pages-per-crawl", help=_WEB_HELP["pages"])] = None,
+    page_bytes: Annotated[Optional[float], typer.Option("--page-bytes", help=_WEB_HELP["bytes"])] = None,
+    mix_from: Annotated[Optional[Path], typer.Option("--mix-from", help=_WEB_HELP["mix"])] = None,
+    cores: Annotated[int, typer.Option("--cores", help="cores, for the wall time of one crawl")] = 32,
+) -> None:
+    """CPU-hours of the web chain per Common Crawl crawl and for the target tokens, from a crawl's page mix."""
+    if not 0 < target_tokens < float("inf") or cores < 1:
+        _fail("--target-tokens must be positive and --cores at least 1")
+    typer.echo(_web_model(web_math_share, pages_per_crawl, page_bytes, mix_from).render(target_tokens, cores))
 
 
 def _build_on_slurm(plan, overrides: list[str], sample: bool, throttle: Optional[int], dry_run: bool) -> None:
@@ -532,6 +591,20 @@ def _build_on_slurm(plan, overrides: list[str], sample: bool, throttle: Optional
         return
     typer.echo(submit(jobs).rstrip())
     typer.echo(f"scripts and Slurm logs: {jobs.folder}; the build is done when {plan.out / 'manifest.json'} appears")
+
+
+@app.command()
+def inspect(
+    directory: Annotated[str, typer.Argument(help="a build directory: a local path or any fsspec URL")],
+    port: Annotated[int, typer.Option(help="the port to listen on")] = 8765,
+    host: Annotated[Optional[str], typer.Option(help="the address to bind; 127.0.0.1 unless given")] = None,
+) -> None:
+    """Serve a local, read-only web viewer of a build: funnel, search, documents with math, scores, reports."""
+    from proofpile.inspect.serve import serve
+
+    if not 0 < port < 65536:
+        _fail("--port must be between 1 and 65535")
+    serve(directory, host=host, port=port)
 
 
 @app.command()

@@ -24,6 +24,9 @@ _DROP_NAMES = ("repo_failed", "file_failed", "file_damaged", "archive_corrupt", 
                "input_failed_transient")
 #: counters shown beside the drops that are not drops: inputs a resumed task tried again
 _NOTE_NAMES = ("inputs_retried",)
+#: counters of the stages inside one step (the math prefilter's marker and plain-text stages: pages they sent
+#: on, characters they read), kept apart as the row's "stages"
+_STAGE_PREFIX = "stage_"
 _VERSIONED = ("datatrove", "pyarrow", "pydantic", "pygments", "xxhash", "fasttext-numpy2-wheel", "datasets", "numpy")
 
 
@@ -89,13 +92,14 @@ def funnel_rows(stage: str, steps: list[dict]) -> list[dict]:
         c = step["counts"]
         drops = {k.removeprefix("dropped_").removeprefix("skipped_"): v for k, v in c.items() if is_drop(k) and v}
         notes = {k.removeprefix("inputs_"): v for k, v in c.items() if k in _NOTE_NAMES and v}
+        inner = {k.removeprefix(_STAGE_PREFIX): v for k, v in c.items() if k.startswith(_STAGE_PREFIX) and v}
         if "total" in c:  # a BaseFilter
             n_in, n_out = c["total"], c.get("forwarded", 0)
         else:
             n_in = prev_out
             n_out = _step_output(c, n_in)
         rows.append({"stage": stage, "step": step["name"], "in": n_in, "out": n_out, "dropped": drops,
-                     **({"notes": notes} if notes else {})})
+                     **({"notes": notes} if notes else {}), **({"stages": inner} if inner else {})})
         prev_out = n_out
     return rows
 
@@ -148,7 +152,8 @@ def render_funnel(rows: list[dict]) -> str:
     for r in rows:
         drops = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
         notes = ", ".join(f"{k}: {v:,}" for k, v in sorted(r.get("notes", {}).items()))
-        drops = "; ".join(part for part in (drops, notes) if part)
+        inner = ", ".join(f"{k}: {v:,}" for k, v in sorted(r.get("stages", {}).items()))
+        drops = "; ".join(part for part in (drops, notes, inner and f"stages: {inner}") if part)
         fmt = lambda n: "-" if n is None else f"{n:,}"  # noqa: E731
         table.append((r["stage"], r["step"], fmt(r["in"]), fmt(r["out"]), drops))
     widths = [max(len(str(row[i])) for row in table) for i in range(4)]

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from proofpile.stage_registry import StageConfig, declare_stage, declared
 
@@ -63,18 +63,33 @@ def _code_rules(cfg, plan):
 
 
 class PrefilterStage(StageConfig):
-    """OpenWebMath stage 1, on raw HTML (proofpile.filters.math_prefilter)."""
+    """OpenWebMath stage 1, on raw HTML (proofpile.filters.math_prefilter): markers, then a plain-text look."""
 
-    min_chars: int = Field(500, ge=0, description="pages with no math signal longer than this go to the classifier")
+    threshold: float = Field(0.5, ge=0.0, le=1.0,
+                             description="MathScore of the plain-text rendering that lets a page with only a "
+                                         "hint marker and no TeX formula go on")
+    min_formulas: int = Field(1, ge=0, description="TeX formulas in the plain-text rendering that let a page with "
+                                                   "only a hint marker go on (0: the classifier alone decides)")
+    model: str | None = Field(None, description="fastText MathScore model; none = the one shipped in the package")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_min_chars(cls, data):
+        # recipes written for the one-stage prefilter: say what replaced the key rather than only refusing it
+        if isinstance(data, dict) and "min_chars" in data:
+            raise ValueError("min_chars is gone: pages without math markup are now judged on their plain text "
+                             "(prefilter.threshold, prefilter.min_formulas)")
+        return data
 
 
 @declare_stage("prefilter", config=PrefilterStage, where="per_document", order=30,
-               purpose="raw-HTML math prefilter (MathJax/KaTeX/MathML markers, LaTeX commands)",
+               purpose="raw-HTML math prefilter: MathJax/KaTeX/MathML markup markers go on; pages with only a "
+                       "hint (a renderer's name, LaTeX commands) go on if their plain text shows TeX or MathScore",
                signals=("prefilter",))
 def _prefilter(cfg, plan):
     from proofpile.filters.math_prefilter import MathPrefilter
 
-    return MathPrefilter(min_chars=cfg.min_chars)
+    return MathPrefilter(threshold=cfg.threshold, min_formulas=cfg.min_formulas, model=recipe_path(plan, cfg.model))
 
 
 class ExtractStage(StageConfig):

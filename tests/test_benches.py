@@ -22,9 +22,12 @@ BENCHES = [
     ("dedup.py", ["--mb", "1", "--workers", "1", "--sample-mb", "0.2", "--spacy-sample-mb", "0.1"], "signature MB/s/core"),
     ("finalize.py", ["--mb", "1"], "MB/s/CPU s"),
     ("hostile_cost.py", ["--quick"], "peak RSS MB"),
+    ("inspect_search.py", ["--docs", "2000", "--repeat", "1"], "pandas contains s"),
     ("open_web_math.py", ["--mb", "0.2"], "pages/s"),
     ("open_web_math_chain.py", ["--mb", "0.2"], "pages/s"),
     ("renderers.py", ["--display", "2", "--inline", "2"], "glyph soup"),
+    ("warc_read.py", ["--mb", "1"], "MB/s/core"),
+    ("web_prefilter.py", ["--mb", "0.2", "--math-items", "50"], "new: to extraction"),
 ]
 
 

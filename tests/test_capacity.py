@@ -69,3 +69,42 @@ def test_cli_prints_stages_disk_and_assumptions():
     bad = subprocess.run([sys.executable, "-m", "proofpile.cli", "plan", "proof-pile-2", "--target-tokens", "1e9",
                           "--share", "wikipedia=1"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: unknown subset(s) wikipedia")
+
+
+def test_web_crawl_model_by_hand():
+    from proofpile.capacity import OLD_SHARE, WEB_RATES, WebCrawlModel
+
+    m = WebCrawlModel(pages=1e6, page_bytes=100_000, math_share=0.01, hint_share=0.1, kept_per_page=1e-4,
+                      tokens_per_doc=2000)
+    r = {k: v[0] * 1e6 for k, v in WEB_RATES.items()}
+    per_page = m.cpu_s_per_page()
+    assert per_page["read WARC records"] == pytest.approx(1e5 / r["warc_read"])
+    assert per_page["prefilter stage B (plain text)"] == pytest.approx(0.1 * 1e5 / r["text"])
+    assert per_page["extraction .. quality"] == pytest.approx(0.01 * 1e5 / r["chain"])
+    assert m.tokens_per_crawl() == pytest.approx(1e6 * 1e-4 * 2000)
+    # before: nearly every page through the extraction, ten times and more the CPU
+    assert m.old_cpu_s_per_page() > 10 * sum(per_page.values())
+    assert m.old_cpu_s_per_page() == pytest.approx(1e5 / r["warc_read"] + 1e5 / r["markers"]
+                                                   + OLD_SHARE[0] * 1e5 / r["chain"])
+    assert m.crawl_mb_s() == pytest.approx(0.1 / sum(per_page.values()))
+
+
+def test_plan_open_web_math_prints_crawl_cost_tokens_and_assumptions():
+    run = lambda *a: subprocess.run([sys.executable, "-m", "proofpile.cli", "plan", "open-web-math", *a],  # noqa: E731
+                                    capture_output=True, text=True)
+    out = run().stdout
+    for needle in ("3.15B pages", "per crawl", "prefilter stage B", "before the two-stage prefilter",
+                   "15B web tokens need", "assumptions:", "0.40%: OpenWebMath's prefilter", "bench/warc_read.py",
+                   "bench/web_prefilter.py"):
+        assert needle in out, needle
+    more = run("--web-math-share", "0.04").stdout
+    assert "4.00%: --web-math-share" in more
+    total = lambda text: float(next(line for line in text.splitlines() if line.strip().startswith("total")).split()[1]
+                               .replace(",", ""))  # noqa: E731
+    assert total(more) > total(out)
+    bad = run("--web-math-share", "2")
+    assert bad.returncode == 2 and "--web-math-share 2: out of range" in bad.stderr
+    # proof-pile-2 takes the same crawl model for its web subset
+    pp2 = subprocess.run([sys.executable, "-m", "proofpile.cli", "plan", "proof-pile-2", "--target-tokens", "55e9",
+                          "--web-math-share", "0.04"], capture_output=True, text=True, check=True).stdout
+    assert "open-web-math crawl MB/s/core" in pp2 and "WebCrawlModel with the --web-math-share" in pp2

@@ -31,13 +31,10 @@ def build(tmp_path_factory, lid_model: Path) -> Path:
 def test_every_per_document_drop_is_a_row_with_its_scores(build: Path):
     rows = pq.read_table(build / "dropped" / "open-web-math.parquet").to_pylist()
     assert [(r["stage"], r["reason"]) for r in rows] == [
-        ("prefilter", "no_math_signal"), ("langid", "wrong_language"),
-        ("math_classifier", "low_math_score"), ("math_classifier", "low_math_score")]
-    german = json.loads(rows[1]["scores"])
+        ("prefilter", "no_math_signal"), ("prefilter", "no_math_signal"), ("prefilter", "no_math_in_text"),
+        ("langid", "wrong_language")]
+    german = json.loads(rows[3]["scores"])
     assert german["lid_lang"] == "de" and german["lid_score"] > 0.9 and "math_score" in german
-    for r in rows[2:]:
-        scores = json.loads(r["scores"])
-        assert scores["math_found"] is False and scores["math_score"] < 0.8
     assert all(r["url"].startswith("https://") and r["subset"] == "open-web-math" for r in rows)
     assert all(len(r["text"]) == min(r["text_chars"], HEAD_CHARS) for r in rows)
     assert any(r["text_chars"] > HEAD_CHARS for r in rows)
@@ -49,7 +46,8 @@ def test_every_per_document_drop_is_a_row_with_its_scores(build: Path):
 def test_stats_card_and_publish(build: Path):
     stats = compute_stats(build)
     by_reason = {(g["stage"], g["reason"]): g for g in stats["dropped"]}
-    assert by_reason[("math_classifier", "low_math_score")]["count"] == 2
+    assert by_reason[("prefilter", "no_math_signal")]["count"] == 2
+    assert by_reason[("prefilter", "no_math_in_text")]["count"] == 1
     assert [s["where"] for s in by_reason[("langid", "wrong_language")]["samples"]] == [
         "https://mathe-ecke.example/algebra/quadratische-gleichungen"]
     text = render_stats(stats)

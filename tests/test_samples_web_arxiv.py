@@ -205,7 +205,9 @@ def test_web_sample_build_drops_each_page_where_expected(web_build):
     manifest = json.loads((out / "manifest.json").read_text())
     drops = funnel_drops(manifest)
     expected = Counter(p.expect for p in PAGES if p.expect != "keep")
-    assert drops["math prefilter"] == Counter({"no_math_signal": expected["no_math_signal"]})
+    assert drops["math prefilter"] == Counter({"no_math_signal": expected["no_math_signal"],
+                                               "no_math_in_text": expected["no_math_in_text"]})
+    assert expected["no_math_signal"] == 2 and expected["no_math_in_text"] == 1
     assert drops["language id"] == Counter({"wrong_language": expected["wrong_language"]})
     assert drops["math classifier"] == Counter({"low_math_score": expected["low_math_score"]})
     assert drops["near-dedup reader"] == Counter({"near_duplicate": expected["near_duplicate"]})
@@ -225,6 +227,31 @@ def test_web_sample_build_drops_each_page_where_expected(web_build):
     assert reader["documents"] == len(PAGES) and reader["records_other"] == 1 + len(PAGES)  # warcinfo + requests
     assert manifest["inputs"]["commoncrawl"]["files"] == [str(out / "_work" / "sample" / "commoncrawl" / WARC_NAME)]
     assert "near_duplicate: 1" in proc.stdout
+
+
+def test_prefilter_stages_in_the_funnel_and_plan_mix_from(web_build):
+    """The funnel shows each prefilter stage's pass rate and what it read; `plan --mix-from` takes the mix
+    from it."""
+    from proofpile.capacity import WebCrawlModel, mix_from_manifest
+
+    out, proc = web_build
+    manifest = json.loads((out / "manifest.json").read_text())
+    (row,) = [r for r in manifest["funnel"] if r["step"].endswith("math prefilter")]
+    stages = row["stages"]
+    html = [(WEB_SRC / p.file).read_text(encoding="utf-8") for p in PAGES]
+    assert row["in"] == len(PAGES) and row["out"] == len(PAGES) - 3
+    assert stages["markers_markup"] + stages["markers_hint"] == len(PAGES) - 2  # 2 without any marker
+    assert stages["text_passed"] == stages["markers_hint"] - 1
+    assert stages["markers_chars"] == sum(len(h) for h in html) > stages["text_chars"] > 0
+    assert "stages: markers_chars" in proc.stdout  # the printed funnel
+    model = mix_from_manifest(out / "manifest.json")
+    assert model.math_share == pytest.approx(7 / 10) and model.hint_share == stages["markers_hint"] / 10
+    assert model.kept_per_page == manifest["outputs"]["documents"] / 10
+    assert model.pages == WebCrawlModel().pages  # only the mix comes from a build
+    from .test_build import run_cli
+
+    printed = run_cli("plan", "open-web-math", "--mix-from", str(out / "manifest.json")).stdout
+    assert "70.00%: measured by the build in" in printed
 
 
 def _warc_document_ids(path: Path) -> dict[str, str]:

@@ -41,16 +41,17 @@ def test_a_threshold_change_redoes_finalize_not_the_crawl(tmp_path: Path, lid_mo
     build_json = (out / "_work" / "build.json").read_text()
     assert "threshold_nomath" not in build_json and "threshold_nomath" in (out / "_work" / "decisions.json").read_text()
 
-    # the two recipe pages without formulas score ~0.02: a 0.01 bar keeps them
-    lower = ("--set", "math_classifier.threshold_nomath=0.01")
+    # the German math page is dropped for its language only: keeping German too keeps it (the other pages that
+    # fail MathScore or the language stop at the prefilter, before any score)
+    lower = ("--set", "langid.keep=[en, de]")
     owm(out, lid_model, *lower)  # a resume, not a refusal
     assert crawl_state(out) == crawl, "the crawl ran again"
     after = shards(out)
     assert after != before
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["outputs"]["documents"] == documents + 2
+    assert manifest["outputs"]["documents"] == documents + 1
     rows = {(r["stage"], r["step"]): r for r in manifest["funnel"]}
-    assert rows[("commoncrawl: thresholds", "🔻 - FILTER: math classifier")]["dropped"] == {}
+    assert rows[("commoncrawl: thresholds", "🔻 - FILTER: language id")]["dropped"] == {}
 
     owm(out, lid_model)  # back to the recipe's threshold: the first build's bytes again, still no crawl
     assert crawl_state(out) == crawl
@@ -67,7 +68,7 @@ def test_a_signal_change_is_still_another_build(tmp_path: Path, lid_model: Path)
     out = tmp_path / "out"
     owm(out, lid_model)
     proc = run_cli("build", "open-web-math", "--sample", "--out", str(out), "--set", f"langid.model={lid_model}",
-                   "--set", "prefilter.min_chars=100", check=False)
+                   "--set", "prefilter.min_formulas=2", check=False)
     assert proc.returncode != 0 and "holds a build of another recipe" in proc.stderr
 
 

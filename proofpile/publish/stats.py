@@ -108,7 +108,7 @@ def _compute_stats(directory: Path, pack: str | Path | None) -> dict:
         "rows": rows,
         "tokenizer": tokens["tokenizer"] if tokens else None,
         "funnel": manifest.get("funnel", []),
-        "funnel_by_stage": _stage_summary(manifest.get("funnel", [])),
+        "funnel_by_stage": stage_summary(manifest.get("funnel", [])),
         "dedup": _dedup(directory, manifest),
         "dropped": dropped_summary(directory),
         "decontamination": _decontamination(manifest),
@@ -252,7 +252,7 @@ def dropped_summary(directory: Path) -> list[dict]:
 
 
 
-def _stage_summary(funnel: list[dict]) -> list[dict]:
+def stage_summary(funnel: list[dict]) -> list[dict]:
     """Per stage: documents read, kept, and drops summed by reason over its steps."""
     out: dict[str, dict] = {}
     for r in funnel:
