@@ -36,6 +36,7 @@ MODES = (
     "mj3_svg",
     "mj3_svg_plain",
     "mj4_chtml",
+    "mj4_svg",
     "mathml_tagged",
 )
 #: modes whose output keeps no TeX and no MathML: a flagged linear reading is what can be recovered

@@ -82,6 +82,7 @@ def test_tex_sources_are_the_renderers_own(results):
     assert set(results[("katex", "div")]["sources"]) == {"katex"}
     assert set(results[("katex_data", "div")]["sources"]) == {"katex_data_attr"}
     assert set(results[("mj4_chtml", "div")]["sources"]) == {"mathjax_data_latex"}
+    assert set(results[("mj4_svg", "div")]["sources"]) == {"mathjax_data_latex"}
     assert set(results[("temml", "div")]["sources"]) == {"mathml_converted"}
 
 

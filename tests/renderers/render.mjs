@@ -35,7 +35,9 @@ import '@mathjax/src/js/input/tex/base/BaseConfiguration.js';
 import '@mathjax/src/js/input/tex/ams/AmsConfiguration.js';
 import '@mathjax/src/js/input/tex/newcommand/NewcommandConfiguration.js';
 import '@mathjax/src/js/input/tex/boldsymbol/BoldsymbolConfiguration.js';
+import {SVG as SVG4} from '@mathjax/src/js/output/svg.js';
 import {MathJaxNewcmFont} from '@mathjax/mathjax-newcm-font/js/chtml.js';
+import {MathJaxNewcmFont as MathJaxNewcmFontSVG} from '@mathjax/mathjax-newcm-font/js/svg.js';
 
 const require = createRequire(import.meta.url);
 const version = (name) => require(`${name}/package.json`).version;
@@ -68,6 +70,11 @@ register4(adaptor4);
 const doc4 = mj4.document('', {
   InputJax: new TeX4({packages: ['base', 'ams', 'newcommand', 'boldsymbol']}),
   OutputJax: new CHTML4({fontData: MathJaxNewcmFont}),
+});
+
+const doc4svg = mj4.document('', {
+  InputJax: new TeX4({packages: ['base', 'ams', 'newcommand', 'boldsymbol']}),
+  OutputJax: new SVG4({fontData: MathJaxNewcmFontSVG, fontCache: 'none'}),
 });
 
 function one3(doc, adaptor, tex, display) {
@@ -103,6 +110,8 @@ const RENDER = {
   mj3_svg_plain: (tex, display) => one3(docs3.svg_plain, adaptor3, tex, display),
   // MathJax 4 CommonHTML (data-latex attributes on the output)
   mj4_chtml: (tex, display) => one3(doc4, adaptor4, tex, display),
+  // MathJax 4 SVG (data-latex attributes on the drawing's groups)
+  mj4_svg: (tex, display) => one3(doc4svg, adaptor4, tex, display),
   // MathML as MathJax 3 serialises it, display equations numbered (mlabeledtr inside mtable)
   mathml_tagged: (tex, display) => {
     mmlDoc3.reset();
