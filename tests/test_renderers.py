@@ -168,3 +168,31 @@ def test_tex_in_an_image_service_path():
 def test_broken_renderer_markup_yields_no_formula_and_keeps_the_text(markup):
     got = extract_math_text(f"<p>Text before the formula. {markup} And after it.</p>")
     assert got.text == "Text before the formula. And after it." and got.math_sources == {}
+
+
+@pytest.mark.parametrize(
+    "mathml,tex",
+    [
+        # a numbered equation: the label cell is dropped, the one-cell table is just its formula
+        ('<mtable><mlabeledtr><mtd><mtext>(1)</mtext></mtd><mtd><mi>x</mi><mo>=</mo><mn>1</mn></mtd></mlabeledtr>'
+         "</mtable>", "x=1"),
+        ('<mtable columnalign="right left"><mlabeledtr><mtd><mtext>(1)</mtext></mtd><mtd><mi>a</mi></mtd><mtd><mo>=</mo>'
+         "<mi>b</mi></mtd></mlabeledtr><mtr><mtd><mi>c</mi></mtd><mtd><mo>=</mo><mi>d</mi></mtd></mtr></mtable>",
+         r"\begin{aligned}a & =b \\ c & =d\end{aligned}"),
+        ("<mover><mrow><mi>A</mi><mi>B</mi></mrow><mo>&#x2015;</mo></mover>", r"\overline{AB}"),
+        ("<munder><mi>u</mi><mo>&#x2015;</mo></munder>", r"\underline{u}"),
+        ("<mover><mi>x</mi><mo>^</mo></mover>", r"\hat{x}"),
+        ("<munder><munder><mrow><mi>a</mi><mo>+</mo><mi>b</mi></mrow><mo>&#x23DF;</mo></munder><mn>2</mn></munder>",
+         r"\underbrace{a+b}_{2}"),
+        ("<munder><mo>lim</mo><mrow><mi>n</mi><mo>&#x2192;</mo><mi>&#x221E;</mi></mrow></munder>", r"\lim_{n\to\infty}"),
+        ('<menclose notation="box"><mi>E</mi></menclose>', r"\boxed{E}"),
+        ("<mmultiscripts><mi>C</mi><mprescripts/><mn>6</mn><mn>14</mn></mmultiscripts>", "{}_{6}^{14}C"),
+        ("<mi>&#x1D431;</mi><mo>+</mo><mi>&#x2112;</mi>", r"\mathbf{x}+\mathcal{L}"),
+    ],
+    ids=["mlabeledtr", "aligned-rows", "overline", "underline", "hat", "underbrace", "lim", "box", "prescripts", "styled"],
+)
+def test_mathml_structures(mathml, tex):
+    from proofpile.extract.mathml import mathml_to_latex, parse_mathml
+
+    got = mathml_to_latex(parse_mathml(f'<math xmlns="http://www.w3.org/1998/Math/MathML">{mathml}</math>'))
+    assert got == tex
