@@ -86,10 +86,8 @@ def test_tex_sources_are_the_renderers_own(results):
     assert set(results[("temml", "div")]["sources"]) == {"mathml_converted"}
 
 
-# what a drawing alone cannot tell: KaTeX draws these accents as SVG with nothing naming them (the linear
-# reading keeps the base only); MathJax's SVG glyphs carry code points but not the calligraphic font
+# what a drawing alone cannot tell: MathJax's SVG glyphs carry code points but not the calligraphic font
 _UNREADABLE = {
-    "katex_html": (r"\vec{v} \cdot \vec{w} = 0", r"\widehat{ABC}"),
     "mj3_svg_plain": (r"\mathbb{R}^n \times \mathcal{L} \to \mathfrak{g}",),
 }
 

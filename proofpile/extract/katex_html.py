@@ -140,7 +140,7 @@ def _read(el) -> str:
         body = next((c for c in el.iter("span") if "accent-body" in _classes(c)), None)
         mark = "".join(body.itertext()).strip() if body is not None else ""
         base = [t for _, t in _content(_rows(el)) if t != _leaf(mark)]
-        command = OVER_ACCENTS.get(mark, r"\hat" if mark == "^" else "")
+        command = OVER_ACCENTS.get(mark, r"\hat" if mark == "^" else "") or _svg_accent(el)
         inner = base[0] if base else ""
         return command + "{" + inner + "}" if command else inner
     if "boxpad" in cls:  # \boxed: the content, and a bordered empty box drawn over it
@@ -166,6 +166,24 @@ def _read(el) -> str:
     if font and inner.strip() and inner.strip("'") and not any(_classes(c) & set(_FONTS) for c in el.iterdescendants("span")):
         return font + "{" + inner.strip() + "}"
     return inner
+
+
+# accents KaTeX draws as an SVG path, known by how the path starts (KaTeX's fixed glyph outlines)
+_SVG_ACCENTS = (
+    ("M377 20c0-5.333", r"\vec"),
+    ("M1181 0h2l1171", r"\widehat"),
+    ("M344 55.266c-142", r"\widetilde"),
+    ("M0 241v40h399891", r"\overrightarrow"),
+)
+
+
+def _svg_accent(el) -> str:
+    for path in el.iter("path"):
+        d = (path.get("d") or "").lstrip()
+        for prefix, command in _SVG_ACCENTS:
+            if d.startswith(prefix):
+                return command
+    return ""
 
 
 def _under_over(el) -> str:
