@@ -42,7 +42,7 @@ MODES = (
 #: modes whose output keeps no TeX and no MathML: a flagged linear reading is what can be recovered
 FALLBACK_MODES = ("katex_html", "mj3_chtml", "mj3_svg_plain")
 #: where a display equation sits in the page
-LAYOUTS = ("p", "div", "figure", "center", "main", "table")
+LAYOUTS = ("p", "div", "figure", "center", "article", "main", "table")
 
 _DISPLAY_ENVS = re.compile(r"\\begin\{(equation|displaymath)\*?\}(.*?)\\end\{\1\*?\}", re.S)
 _DISPLAY_BRACKETS = re.compile(r"\\\[(.*?)\\\]|(?<!\\)\$\$(.*?)(?<!\\)\$\$", re.S)
@@ -167,7 +167,7 @@ def _display_block(layout: str, rendered: str, n: int) -> str:
         return f'<figure class="math">{rendered}</figure>'
     if layout == "center":
         return f"<center>{rendered}</center>"
-    if layout == "main":
+    if layout in ("main", "article"):  # bare, straight in the page's <article> or (no article) its <main>
         return rendered
     if layout == "table":
         return f'<table class="eqn"><tr><td class="eq">{rendered}</td><td class="num">({n})</td></tr></table>'
