@@ -25,6 +25,7 @@ BENCHES = [
     ("inspect_search.py", ["--docs", "2000", "--repeat", "1"], "pandas contains s"),
     ("open_web_math.py", ["--mb", "0.2"], "pages/s"),
     ("open_web_math_chain.py", ["--mb", "0.2"], "pages/s"),
+    ("renderers.py", ["--display", "2", "--inline", "2"], "glyph soup"),
     ("warc_read.py", ["--mb", "1"], "MB/s/core"),
     ("web_prefilter.py", ["--mb", "0.2", "--math-items", "50"], "new: to extraction"),
 ]
@@ -32,6 +33,11 @@ BENCHES = [
 
 @pytest.mark.parametrize("script,args,header", BENCHES, ids=[b[0] for b in BENCHES])
 def test_bench_runs_at_its_smallest_size(shared_data, script, args, header):
+    if script == "renderers.py":
+        from tests.renderer_pages import renderers_missing
+
+        if why := renderers_missing():
+            pytest.skip(why)
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=240,

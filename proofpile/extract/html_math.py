@@ -12,6 +12,11 @@ microdata: ``proofpile.extract.qa_posts``) trafilatura's one-block choice keeps 
 answers, so there the same conversion runs on each post body alone and the posts are joined in page order;
 ``Extraction.extraction`` says so (``"qa_posts"``). Every other page is extracted exactly as before.
 
+Pages that kept only a renderer's drawing (KaTeX HTML without its MathML, MathJax 3 CHTML/SVG without the
+assistive MathML) get the formula read back from the drawing's structure (``proofpile.extract.katex_html``,
+``proofpile.extract.mjx``): linear TeX of what was shown, flagged in ``math_sources`` as ``katex_rendered`` /
+``mjx_rendered``, so it is never mistaken for the author's source and never comes out one glyph per line.
+
 Literal dollar signs in prose are written ``\\$`` (as OpenWebMath does), so that every unescaped ``$`` in the
 output is a math delimiter; code (``<pre>``, ``<code>``) is left verbatim.
 """
@@ -30,7 +35,9 @@ from lxml import etree
 
 from proofpile.documents import loggable
 from proofpile.errors import ProofpileError
+from proofpile.extract.katex_html import katex_html_to_latex
 from proofpile.extract.mathml import html_to_latex, local_name, mathml_to_latex
+from proofpile.extract.mjx import mjx_to_latex
 from proofpile.extract.qa_posts import post_bodies
 from proofpile.extract.tex_delimiters import Delimiters, page_keywords, read_delimiters, rewrite_text
 
@@ -66,7 +73,8 @@ _SKIP_TAGS = frozenset(
 _SKIP_CLASSES = re.compile(r"\b(tex2jax_ignore|mathjax_ignore|no-mathjax|nomath)\b")
 _LATEX_IMAGE_URL = re.compile(
     r"codecogs|latex\.php|tex\.cgi|mathtex|mimetex|/latex/|chart\?cht=tx|chart\.apis\.google\.com.*cht=tx"
-    r"|latex\.codecogs|quicklatex|/math/render/",
+    r"|latex\.codecogs|quicklatex|/math/render/|upmath\.me/|s2cms\.ru/|math\.now\.sh|render/math\?|zhihu\.com/equation"
+    r"|math\.vercel\.app|latex\.vercel\.app",
     re.I,
 )
 # rendering options codecogs and friends take in front of the formula
@@ -76,6 +84,8 @@ _IMAGE_TEX_OPTIONS = re.compile(
 )
 _TEXLIKE = re.compile(r"\\[A-Za-z]+|[\^_]\s*[{\w]|[{}]")
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+# elements in which a bare display placeholder is given a <p> of its own (see _isolate_display)
+_BLOCK_CONTAINERS = frozenset(("div", "figure", "center", "main", "article", "section", "body", "blockquote", "aside"))
 _WIKI_WRAPPER = re.compile(r"^\{\\(?:displaystyle|textstyle)\s*(.*)\}$", re.S)
 
 
@@ -122,14 +132,23 @@ class _Formulas:
             tex, display, source = self.items[int(m.group(2))]
             sources[source] = sources.get(source, 0) + 1
             counts[display] += 1
-            if display:
+            if display and not _in_table_row(m):
                 return f"\n$${tex}$$\n"
+            if display:  # a table cell: a line break would leave the row's "|" separators on lines of their own
+                return f"{m.group(1)}$${tex}$${m.group(3)}"
             return f"{m.group(1)}${tex}${m.group(3)}"
 
         pattern = re.compile(r"(\n?[ \t]*)" + self.prefix + r"(\d+)X([ \t]*\n?)")
         text = pattern.sub(put, text)
         text = re.sub(r"\n{3,}", "\n\n", text).strip()
         return text, dict(sorted(sources.items())), counts[0], counts[1]
+
+
+def _in_table_row(m: re.Match) -> bool:
+    """The placeholder sits in a row of trafilatura's text tables (``| cell | cell |``)."""
+    text, start = m.string, m.start()
+    line = text[text.rfind("\n", 0, start) + 1 : start]
+    return line.rstrip().endswith("|")
 
 
 def extract_math_text(html: str, url: str | None = None, *, max_chars: int = DEFAULT_MAX_CHARS) -> Extraction:
@@ -251,6 +270,54 @@ def _rewrite_math(tree, html: str, formulas: _Formulas) -> None:
     delims = read_delimiters(html, found)
     if delims.any_in(html):
         _walk_text(tree, delims, formulas)
+    if any(display for _, display, _ in formulas.items):
+        _isolate_display(tree, formulas)
+
+
+def _isolate_display(tree, formulas: _Formulas) -> None:
+    """Give each display placeholder that sits as bare text in a block container its own ``<p>``.
+
+    Sites put display equations in their own ``<div>``/``<figure>``/``<center>`` (or straight into
+    ``<main>``); once the equation is a placeholder, such a block is one short word between paragraphs, and
+    trafilatura's main-content selection drops a run of them (measured: every display equation of a page of
+    real KaTeX/MathJax output, see tests/test_renderers.py). Inside a ``<p>`` the same placeholder is kept.
+    """
+    from lxml.html import Element
+
+    split = re.compile(formulas.prefix + r"(\d+)X")
+    for node in tree.xpath(f'//text()[contains(., "{formulas.prefix}")]'):
+        owner = node.getparent()
+        if owner is None:
+            continue
+        container = owner.getparent() if node.is_tail else owner
+        if container is None or container.tag not in _BLOCK_CONTAINERS:
+            continue
+        pieces = split.split(str(node))  # text, index, text, index, ..., text
+        if not any(formulas.items[int(pieces[k])][1] for k in range(1, len(pieces), 2)):
+            continue
+        lead, paragraphs, buf = None, [], pieces[0]
+        for k in range(1, len(pieces), 2):
+            placeholder = f"{formulas.prefix}{pieces[k]}X"
+            if formulas.items[int(pieces[k])][1]:
+                if paragraphs:
+                    paragraphs[-1].tail = buf
+                else:
+                    lead = buf
+                p = Element("p")
+                p.text, buf = placeholder, ""
+                paragraphs.append(p)
+            else:
+                buf += placeholder
+            buf += pieces[k + 1]
+        paragraphs[-1].tail = buf
+        if container.tag == "figure":  # trafilatura drops figures whole; this one holds an equation
+            container.tag = "div"
+        if node.is_tail:
+            owner.tail, at = lead, container.index(owner) + 1
+        else:
+            owner.text, at = lead, 0
+        for j, p in enumerate(paragraphs):
+            container.insert(at + j, p)
 
 
 def _script_tex(tree, formulas: _Formulas) -> None:
@@ -267,32 +334,62 @@ def _script_tex(tree, formulas: _Formulas) -> None:
 
 
 def _mjx_containers(tree, formulas: _Formulas) -> None:
-    # MathJax v3+ output saved after rendering: only the assistive MathML still says what the formula was
+    # MathJax v3+ output saved after rendering. What said what the formula was, best first: MathJax 4's
+    # data-latex (the TeX itself), the assistive MathML, and failing both the rendering's own node structure
+    # (a fallback: linear TeX read off the drawing, recorded as "mjx_rendered")
     for box in list(tree.iter("mjx-container")):
         if box.getparent() is None:
             continue
-        math = next((m for m in box.iter() if local_name(m) == "math"), None)
         display = box.get("display") in ("true", "block")
-        placeholder = None
-        if math is not None:
+        latex = next((e.get("data-latex") for e in box.iter() if e.get("data-latex") is not None), None)
+        math = next((m for m in box.iter() if local_name(m) == "math"), None) if latex is None else None
+        if latex is not None:
+            tex, source = latex, "mathjax_data_latex"
+        elif math is not None:
             tex, source = _math_source(math)
-            placeholder = formulas.add(tex, display, source)
-        _replace(box, placeholder)
+        else:
+            tex, source = mjx_to_latex(box), "mjx_rendered"
+        _replace(box, formulas.add(tex, display, source))
 
 
 def _katex(tree, formulas: _Formulas) -> None:
+    # KaTeX's source, best first: the TeX annotation of its MathML, a data attribute the site put the source in
+    # (data-math, data-tex...), and failing both a linear reading of its HTML boxes ("katex_rendered"),
+    # never the boxes' text, which is one glyph per line
     for el in list(tree.iter("span", "div")):
         cls = _classes(el)
         if not re.search(r"(^|\s)katex(\s|$)", cls) or el.getparent() is None:
             continue
-        math = next((m for m in el.iter() if local_name(m) == "math"), None)
-        if math is None:
-            continue
-        tex, source = _math_source(math)
         wrapper = el.getparent()
         display = "katex-display" in _classes(wrapper)
         target = wrapper if display and len(wrapper) == 1 else el
-        _replace(target, formulas.add(tex, display, "katex" if source == "mathml_annotation" else source))
+        math = next((m for m in el.iter() if local_name(m) == "math"), None)
+        holder = _tex_attribute_holder(target)
+        if math is not None:
+            tex, source = _math_source(math)
+            source = "katex" if source == "mathml_annotation" else source
+        elif holder is not None:
+            tex, source, target = _tex_attribute(holder), "katex_data_attr", holder
+            display = display or bool(re.search(r"display|block", _classes(holder)))
+        else:
+            tex, source = katex_html_to_latex(el), "katex_rendered"
+        _replace(target, formulas.add(tex, display, source))
+
+
+# attributes in which sites keep a formula's TeX beside its rendering
+_TEX_ATTRIBUTES = ("data-latex", "data-tex", "data-math", "data-katex", "data-formula", "data-expr", "data-equation")
+
+
+def _tex_attribute(el) -> str:
+    return next((el.get(a) for a in _TEX_ATTRIBUTES if el.get(a)), "")
+
+
+def _tex_attribute_holder(el):
+    """``el`` or the nearest of its two closest ancestors carrying the formula's TeX in a data attribute."""
+    for cand in (el, el.getparent(), el.getparent().getparent() if el.getparent() is not None else None):
+        if cand is not None and isinstance(cand.tag, str) and _tex_attribute(cand) and len(cand) <= 2:
+            return cand
+    return None
 
 
 def _mathml(tree, formulas: _Formulas) -> None:
@@ -354,13 +451,18 @@ def _looks_like_tex(text: str) -> bool:
     return bool(text) and _TEXLIKE.search(text) is not None
 
 
+# services that take the formula as the last part of the path: i.upmath.me/svg/<tex>, tex.s2cms.ru/png/<tex>
+_PATH_TEX = re.compile(r"/(?:svg|png|gif|jpe?g|image|latex)/(?P<tex>[^/?#]*(?:/[^?#]*)?)$", re.I)
+
+
 def _tex_from_url(src: str) -> str:
     parts = urlsplit(src)
     query = parts.query
     if not query:
-        return ""
+        m = _PATH_TEX.search(parts.path)
+        return unquote(m.group("tex")) if m and m.group("tex").strip() else ""
     params = parse_qs(query, keep_blank_values=True)
-    for key in ("latex", "chl", "tex", "formula", "eq", "code"):
+    for key in ("latex", "chl", "tex", "formula", "eq", "code", "from", "math"):
         if key in params and params[key][0].strip():
             return params[key][0]
     if "=" in query.split("&")[0] and not query.startswith("\\"):
