@@ -30,6 +30,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from proofpile.decontam.benchmarks import BenchmarkItem, iter_texts, load
 from proofpile.decontam.evidence import REMOVED, FieldEvidence, Thresholds, longest_run, rank
+from proofpile.decontam.frequency import MIN_DOCUMENTS, RATIO
 from proofpile.decontam.hashing import combine, text_fingerprint, windows
 from proofpile.decontam.units import PLACEHOLDERS, units, units_of_tokens
 from proofpile.normalize import token_hashes
@@ -357,11 +358,8 @@ class Decontaminator:
 
     # --- corpus document frequency ---------------------------------------------------------------------
 
-    def key_hashes(self, key_index: np.ndarray) -> np.ndarray:
-        return self.exact.keys[key_index]
-
-    def set_frequencies(self, keys: np.ndarray, documents: np.ndarray, min_documents: int = 20,
-                        ratio: float = 4.0) -> None:
+    def set_frequencies(self, keys: np.ndarray, documents: np.ndarray, min_documents: int = MIN_DOCUMENTS,
+                        ratio: float = RATIO) -> None:
         """Exclude from the evidence of each field the n-grams found in at least `min_documents` scanned
         documents and in more than `ratio` times the median document count of that field's n-grams: phrases the
         corpus shares widely, not copies of the field (a copied field's n-grams are all equally frequent)."""
@@ -409,13 +407,13 @@ class Decontaminator:
     def scan(self, texts: list[str]) -> tuple[list[int], list[np.ndarray]]:
         """One vectorised pass over many texts (numpy calls cost microseconds each, so one pass per document
         would spend most of its time starting them): the indices of the texts that may hold a field (only
-        these need `matches_with_context`), and per text the distinct exact n-gram keys it holds (for the
-        corpus document frequency)."""
+        these need `matches_with_context`), and per text the indices of the distinct indexed n-grams it
+        holds (for the corpus document frequency, `proofpile.decontam.frequency`)."""
         if not texts:
             return [], []
         per = self._doc_units(texts)
         if per is None:  # the slow tokenizer path has no offsets: ask about each text
-            return list(range(len(texts))), [self.exact.keys[:0] for _ in texts]
+            return list(range(len(texts))), [_EMPTY for _ in texts]
         suspects: set[int] = set()
         keys_of = [_EMPTY for _ in texts]
         for side, (ids, doc) in zip((self.exact, self.masked), per):
@@ -428,10 +426,11 @@ class Decontaminator:
                 d = doc[cand[ok]]
                 suspects.update(np.unique(d).tolist())
                 if side is self.exact and ok.any():
-                    pairs = np.unique(np.stack([d, k[ok]]), axis=1)
-                    cuts = np.searchsorted(pairs[0], np.arange(len(texts) + 1))
-                    for i in np.unique(pairs[0]).tolist():
-                        keys_of[i] = side.keys[pairs[1][cuts[i] : cuts[i + 1]]]
+                    pairs = np.unique(d * len(side.keys) + k[ok])  # (document, key) pairs, each once
+                    pd, pk = pairs // len(side.keys), pairs % len(side.keys)
+                    cuts = np.searchsorted(pd, np.arange(len(texts) + 1))
+                    for i in np.unique(pd).tolist():
+                        keys_of[i] = pk[cuts[i] : cuts[i + 1]]
             for p in side.short_lengths:
                 if len(ids) < p:
                     break
@@ -578,17 +577,18 @@ class DecontaminationFilter(BaseFilter):
         self.scan = None
         #: per-task corpus document-frequency files written by the scan (`proofpile.decontam.frequency`)
         self.frequency_files: list[str] = []
+        self._frequencies_from: list[str] = []
 
     @property
     def index(self) -> Decontaminator:
         if self._index is None:
-            index = Decontaminator.from_benchmarks(self.benchmarks, self.files, cache_dir=self.cache_dir,
-                                                   **self.options)
-            if self.frequency_files:
-                from proofpile.decontam.frequency import read_frequencies
+            self._index = Decontaminator.from_benchmarks(self.benchmarks, self.files, cache_dir=self.cache_dir,
+                                                         **self.options)
+        if self.frequency_files and self._frequencies_from != self.frequency_files:
+            from proofpile.decontam.frequency import read_frequencies
 
-                index.set_frequencies(*read_frequencies(self.frequency_files))
-            self._index = index
+            self._index.set_frequencies(*read_frequencies(self.frequency_files))
+            self._frequencies_from = list(self.frequency_files)
         return self._index
 
     def scan_batch(self, batch: list[Document]) -> tuple[list[list[dict]], list[np.ndarray]]:
