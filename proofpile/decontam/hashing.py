@@ -73,3 +73,30 @@ def windows(ids: np.ndarray, n: int) -> np.ndarray:
         pre = np.zeros(size + 1, dtype=np.uint64)
         np.cumsum(mix(ids.astype(np.uint64) + np.uint64(1)) * inv[:size], out=pre[1:])
         return (pre[n:] - pre[: size - n + 1]) * fwd[: size - n + 1]
+
+
+class Windows:
+    """Window hashes of any length at chosen start positions, from one prefix sum over the ids: a document's
+    windows are looked up only where an indexed n-gram can start, for n and every short-field length."""
+
+    def __init__(self, ids: np.ndarray):
+        size = len(ids)
+        self.size = size
+        inv = _table("inv", _B_INV, size + 1)
+        self.fwd = _table("fwd", _B, size + 1)
+        self.pre = np.zeros(size + 1, dtype=np.uint64)
+        self.zeros = np.zeros(size + 1, dtype=np.int32)
+        with np.errstate(over="ignore"):
+            np.cumsum(mix(ids.astype(np.uint64) + np.uint64(1)) * inv[:size], out=self.pre[1:])
+        np.cumsum(ids == 0, out=self.zeros[1:])
+
+    def starts(self, ok: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:
+        """Positions where a window of `n` fits, starts with an id `ok` says can start one, and holds no 0."""
+        if self.size < n:
+            return np.zeros(0, dtype=np.int64)
+        pos = np.flatnonzero(ok[ids[: self.size - n + 1]])
+        return pos[self.zeros[pos + n] == self.zeros[pos]]
+
+    def at(self, pos: np.ndarray, n: int) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return (self.pre[pos + n] - self.pre[pos]) * self.fwd[pos]

@@ -31,7 +31,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from proofpile.decontam.benchmarks import BenchmarkItem, iter_texts, load
 from proofpile.decontam.evidence import REMOVED, FieldEvidence, Thresholds, longest_run, rank
 from proofpile.decontam.frequency import MIN_DOCUMENTS, RATIO
-from proofpile.decontam.hashing import combine, text_fingerprint, windows
+from proofpile.decontam.hashing import Windows, combine, text_fingerprint, windows
 from proofpile.decontam.units import PLACEHOLDERS, units, units_of_tokens
 from proofpile.normalize import token_hashes
 
@@ -199,6 +199,11 @@ class _Side:
         order = np.lexsort((short, sk))
         self.short_keys, self.short_entry, self.short_plen = sk[order], short[order], plen[order]
         self.short_lengths = sorted(set(plen.tolist()))
+        # which unit ids can begin an indexed window or a short field: lookups happen only there
+        self.key_start = np.zeros(len(self.vocab) + 1, dtype=bool)
+        self.key_start[stream[self.post_gpos]] = True
+        self.short_start = np.zeros(len(self.vocab) + 1, dtype=bool)
+        self.short_start[stream[self.offsets[self.short_entry]]] = True
         uniq, first = np.unique(self.short_keys, return_index=True)
         self.short_table = HashTable(uniq, first)
 
@@ -210,9 +215,10 @@ class _Side:
         as (document positions, entries)."""
         n, m = self.n, self.m
         dp_out, post_out = _EMPTY, _EMPTY
-        if len(ids) >= n and len(self.keys):
-            cand = _valid(ids, n)
-            k = self.key_table.get(windows(ids, n)[cand])
+        w = Windows(ids)
+        if len(self.keys):
+            cand = w.starts(self.key_start, ids, n)
+            k = self.key_table.get(w.at(cand, n))
             ok = k >= 0
             doc_pos, key = cand[ok], k[ok]
             if len(doc_pos):
@@ -226,14 +232,12 @@ class _Side:
                 dp_out, post_out = doc_pos[same], post[same]
         sdp, sent = [], []
         for p in self.short_lengths:
-            if len(ids) < p:
-                break
-            cand = _valid(ids, p)
-            pw = windows(ids, p)
-            k = self.short_table.get(pw[cand])
+            cand = w.starts(self.short_start, ids, p)
+            pw = w.at(cand, p)
+            k = self.short_table.get(pw)
             ok = k >= 0
-            for doc_pos, key in zip(cand[ok].tolist(), k[ok].tolist()):
-                while key < len(self.short_keys) and self.short_keys[key] == pw[doc_pos]:
+            for doc_pos, h, key in zip(cand[ok].tolist(), pw[ok].tolist(), k[ok].tolist()):
+                while key < len(self.short_keys) and int(self.short_keys[key]) == h:
                     e = int(self.short_entry[key])
                     full = self.stream[self.offsets[e] : self.offsets[e] + self.lengths[e]]
                     if self.short_plen[key] == p and np.array_equal(ids[doc_pos : doc_pos + len(full)], full):
@@ -417,11 +421,12 @@ class Decontaminator:
         suspects: set[int] = set()
         keys_of = [_EMPTY for _ in texts]
         for side, (ids, doc) in zip((self.exact, self.masked), per):
-            n, m = self.n, self.m
-            if len(ids) >= n and len(side.keys):
-                cand = _valid(ids, n)
+            n = self.n
+            w = Windows(ids)
+            if len(side.keys):
+                cand = w.starts(side.key_start, ids, n)
                 cand = cand[doc[cand] == doc[cand + n - 1]]
-                k = side.key_table.get(windows(ids, n)[cand])
+                k = side.key_table.get(w.at(cand, n))
                 ok = k >= 0
                 d = doc[cand[ok]]
                 suspects.update(np.unique(d).tolist())
@@ -432,11 +437,9 @@ class Decontaminator:
                     for i in np.unique(pd).tolist():
                         keys_of[i] = pk[cuts[i] : cuts[i + 1]]
             for p in side.short_lengths:
-                if len(ids) < p:
-                    break
-                cand = _valid(ids, p)
+                cand = w.starts(side.short_start, ids, p)
                 cand = cand[doc[cand] == doc[cand + p - 1]]
-                k = side.short_table.get(windows(ids, p)[cand])
+                k = side.short_table.get(w.at(cand, p))
                 suspects.update(np.unique(doc[cand[k >= 0]]).tolist())
         return sorted(suspects), keys_of
 

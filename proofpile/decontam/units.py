@@ -27,7 +27,8 @@ from proofpile.normalize import token_hashes
 TOKENS_PER_UNIT = 6
 MAX_UNITS_PER_RUN = 16
 
-_PUNCT = np.array(sorted({token_hash_of(c) for c in ",.;:!?'\""}), dtype=np.uint64)
+_PUNCT_CP = np.zeros(128, dtype=bool)
+_PUNCT_CP[[ord(c) for c in ",.;:!?'\""]] = True
 _NUMBER = np.uint64(token_hash_of("<number>"))
 _NAME = np.uint64(token_hash_of("<name>"))
 PLACEHOLDERS = (_NUMBER, _NAME)
@@ -61,7 +62,7 @@ def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: 
         digit &= keep
         h[digit] = _NUMBER
         h[word & (first >= 65) & (first <= 90)] = _NAME
-    punct = np.isin(h, _PUNCT) & ~word
+    punct = _PUNCT_CP[np.minimum(first, 127)] & (ends - starts == 1)
     keep = ~punct if keep is None else keep & ~punct  # prose punctuation is not a unit, nor part of one
     brk = np.zeros(len(h), dtype=bool)
     if breaks is not None:
