@@ -150,14 +150,14 @@ def run_datatrove(items, corpus):
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--small", action="store_true", help="20 plants per variant, 25 documents per source")
+    ap.add_argument("--small", action="store_true", help="10 plants per variant, 10 documents per source")
     ap.add_argument("--per-source", type=int, default=400)
     ap.add_argument("--plants", type=int, default=270, help="planted documents per variant")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--no-peer", action="store_true", help="skip datatrove's filter")
     args = ap.parse_args()
     if args.small:
-        args.per_source, args.plants = 25, 20
+        args.per_source, args.plants = 10, 10
     from proofpile.decontam.benchmarks import load
 
     rng = random.Random(0)

@@ -11,7 +11,8 @@ is made per (document, benchmark field) from two measures:
 Classes, strongest first (defaults chosen on bench/decontaminate_quality.py's dev set):
 
 - `copy`: coverage >= 0.8, or a field shorter than n units found whole  -> removed;
-- `partial`: coverage >= 0.25 or run >= 0.3                             -> removed;
+- `partial`: coverage >= 0.25 or run >= 0.3 (at least 3 n-grams; for the run, 3 consecutive ones)
+                                                                         -> removed;
 - `template`: the same with numbers and capitalised words masked
   (masked coverage >= 0.5 or masked run >= 0.3, or a short field whole) -> reported;
 - `incidental`: any weaker shared n-gram                                 -> reported.
@@ -32,6 +33,9 @@ class Thresholds:
     copy: float = 0.8
     partial_coverage: float = 0.25
     partial_run: float = 0.3
+    #: n-grams a `partial` needs at least, and consecutive ones for the run: one or two shared n-grams can be
+    #: a stock phrase ("where m and n are relatively prime positive integers. Find m+n") in a short field
+    partial_min_ngrams: int = 3
     template_coverage: float = 0.5
     template_run: float = 0.3
 
@@ -40,6 +44,7 @@ class Thresholds:
 class FieldEvidence:
     coverage: float = 0.0
     run: float = 0.0
+    streak: int = 0  # consecutive field n-grams found, at most
     whole: bool = False
     masked_coverage: float = 0.0
     masked_run: float = 0.0
@@ -49,7 +54,8 @@ class FieldEvidence:
     def classify(self, t: Thresholds) -> str | None:
         if self.whole or self.coverage >= t.copy:
             return "copy"
-        if self.coverage >= t.partial_coverage or self.run >= t.partial_run:
+        if self.ngrams >= t.partial_min_ngrams and (
+                self.coverage >= t.partial_coverage or (self.run >= t.partial_run and self.streak >= t.partial_min_ngrams)):
             return "partial"
         if self.masked_whole or self.masked_coverage >= t.template_coverage or self.masked_run >= t.template_run:
             return "template"

@@ -32,7 +32,7 @@ from proofpile.decontam.benchmarks import BenchmarkItem, iter_texts, load
 from proofpile.decontam.evidence import REMOVED, FieldEvidence, Thresholds, longest_run, rank
 from proofpile.decontam.frequency import MIN_DOCUMENTS, RATIO
 from proofpile.decontam.hashing import Windows, combine, text_fingerprint, windows
-from proofpile.decontam.units import PLACEHOLDERS, units, units_of_tokens
+from proofpile.decontam.units import PLACEHOLDERS, features, units, units_of_tokens
 from proofpile.normalize import token_hashes
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -313,8 +313,9 @@ class Decontaminator:
         tcut = np.searchsorted(starts, bounds[:-1])
         skel_spans = np.array([m.span() for m in SKELETON.finditer(ntext)], dtype=np.int64).reshape(-1, 2)
         views = []
+        feats = features(starts, ends, ntext, tcut)
         for mask in (False, True):
-            uh, t0, t1 = units_of_tokens(h, starts, ends, ntext, mask, breaks=tcut)
+            uh, t0, t1 = units_of_tokens(h, starts, ends, ntext, mask, feats=feats)
             cs, ce = starts[t0], ends[t1 - 1]
             ucut = np.searchsorted(cs, bounds[1:-1])
             skel = _in_spans(cs, ce, skel_spans)
@@ -402,8 +403,9 @@ class Decontaminator:
         bounds = np.cumsum(np.array(lengths, dtype=np.int64) + 1)
         tcut = np.searchsorted(starts, np.concatenate([[0], bounds[:-1]]))
         out = []
+        feats = features(starts, ends, ntext, tcut)
         for side, mask in ((self.exact, False), (self.masked, True)):
-            uh, t0, _ = units_of_tokens(h, starts, ends, ntext, mask, breaks=tcut)
+            uh, t0, _ = units_of_tokens(h, starts, ends, ntext, mask, feats=feats)
             doc = np.searchsorted(bounds, starts[t0], side="right")
             out.append((side.ids(uh), doc))
         return out
@@ -462,9 +464,10 @@ class Decontaminator:
             uh, cs, ce, ntext = units(text)
             muh = units(text, mask=True)[0]
         else:
-            uh, t0, t1 = units_of_tokens(h, starts, ends, ntext)
+            feats = features(starts, ends, ntext) if len(h) else None
+            uh, t0, t1 = units_of_tokens(h, starts, ends, ntext, feats=feats)
             cs, ce = (starts[t0], ends[t1 - 1]) if len(uh) else (_EMPTY, _EMPTY)
-            muh = units_of_tokens(h, starts, ends, ntext, True)[0]
+            muh = units_of_tokens(h, starts, ends, ntext, True, feats=feats)[0]
         if len(uh) < 2:
             return []
         ex, mk = self.exact, self.masked
@@ -482,7 +485,8 @@ class Decontaminator:
             f = ev.setdefault(e, FieldEvidence())
             f.ngrams = len(positions)
             f.coverage = len(positions) / max(1, int(ex.eligible_now[e]))
-            f.run = (longest_run(positions) + n - 1) / max(1, self.entries[e].units)
+            f.streak = longest_run(positions)
+            f.run = (f.streak + n - 1) / max(1, self.entries[e].units)
             i = int(np.argmin(dp[sel]))
             first[e] = (int(dp[sel][i]), n, int(ex.post_pos[post[sel]][i]))
         for d, e in zip(sdp.tolist(), sent.tolist()):
@@ -538,17 +542,19 @@ def _in_spans(cs: np.ndarray, ce: np.ndarray, spans: np.ndarray) -> np.ndarray:
 
 
 def _offset_map(text: str, ntext: str):
-    """Maps an offset in the NFKC text back to the original (identity unless NFKC changed the text)."""
+    """Maps an offset in the NFKC text back to the original (identity unless NFKC changed the text). Only the
+    non-ASCII characters are normalised one by one: NFKC leaves ASCII as it is."""
     if ntext == text:
         return lambda i: i
-    back = []
-    for i, ch in enumerate(text):
-        back += [i] * len(unicodedata.normalize("NFKC", ch))
-    back.append(len(text))
-    if len(back) != len(ntext) + 1:  # composition across characters: proportional estimate
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    widths = np.ones(len(text), dtype=np.int64)
+    for i in np.flatnonzero(cps >= 128).tolist():
+        widths[i] = len(unicodedata.normalize("NFKC", text[i]))
+    if int(widths.sum()) != len(ntext):  # composition across characters: proportional estimate
         scale = len(text) / max(1, len(ntext))
         return lambda i: min(len(text), round(i * scale))
-    return lambda i: back[i]
+    back = np.append(np.repeat(np.arange(len(text)), widths), len(text))
+    return lambda i: int(back[i])
 
 
 class DecontaminationFilter(BaseFilter):

@@ -36,17 +36,42 @@ _EMPTY_U = np.zeros(0, dtype=np.uint64)
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 
 
-def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: str, mask: bool = False,
-                    breaks: np.ndarray | None = None):
-    """`(unit hashes, first token of each unit, one past its last token)` for tokens from `token_hashes`;
-    `breaks` (token indices, for many texts joined) start a new run, so no unit spans two texts."""
-    if len(h) == 0:
-        return _EMPTY_U, _EMPTY_I, _EMPTY_I
+def features(starts: np.ndarray, ends: np.ndarray, ntext: str, breaks: np.ndarray | None = None):
+    """What units are cut by, whether numbers are masked or not: per token its first code point, whether it is
+    a prose word or prose punctuation, and whether a new run starts there."""
     cp = np.frombuffer(ntext.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     first = cp[starts]
     low = first | 32
     letter = ((low >= 97) & (low <= 122)) | (first >= 0xC0)
     word = letter & (ends - starts >= 2)
+    punct = _PUNCT_CP[np.minimum(first, 127)] & (ends - starts == 1)
+    brk = np.zeros(len(starts), dtype=bool)
+    if breaks is not None:
+        brk[breaks[breaks < len(starts)]] = True
+    # punctuation followed by a space ends a sentence or a list item: what follows starts a new run, so a
+    # formula right after another one (a solution after its problem) has the units it has on its own
+    gap = np.flatnonzero(punct[:-1] & (ends[:-1] < starts[1:]))
+    brk[gap + 1] = True
+    # so does a math delimiter (`$`, `\(`, `\)`, `\[`, `\]`, dropped by the tokenizer): a formula is one run
+    # of its own whichever delimiters it was written with
+    delim = cp == 36
+    bs = np.flatnonzero(cp[:-1] == 92)
+    nxt = cp[bs + 1]
+    delim[bs[(nxt == 40) | (nxt == 41) | (nxt == 91) | (nxt == 93)]] = True
+    if delim.any():
+        cnt = np.concatenate([[0], np.cumsum(delim)])
+        brk[1:] |= cnt[starts[1:]] > cnt[ends[:-1]]
+    return cp, first, word, punct, brk
+
+
+def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: str, mask: bool = False,
+                    breaks: np.ndarray | None = None, feats=None):
+    """`(unit hashes, first token of each unit, one past its last token)` for tokens from `token_hashes`;
+    `breaks` (token indices, for many texts joined) start a new run, so no unit spans two texts; `feats`,
+    from `features`, when the caller has them already (exact and masked units of the same tokens)."""
+    if len(h) == 0:
+        return _EMPTY_U, _EMPTY_I, _EMPTY_I
+    cp, first, word, punct, brk = feats if feats is not None else features(starts, ends, ntext, breaks)
     h = h.copy()
     keep = None
     if mask:
@@ -62,24 +87,7 @@ def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: 
         digit &= keep
         h[digit] = _NUMBER
         h[word & (first >= 65) & (first <= 90)] = _NAME
-    punct = _PUNCT_CP[np.minimum(first, 127)] & (ends - starts == 1)
     keep = ~punct if keep is None else keep & ~punct  # prose punctuation is not a unit, nor part of one
-    brk = np.zeros(len(h), dtype=bool)
-    if breaks is not None:
-        brk[breaks[breaks < len(h)]] = True
-    # punctuation followed by a space ends a sentence or a list item: what follows starts a new run, so a
-    # formula right after another one (a solution after its problem) has the units it has on its own
-    gap = np.flatnonzero(punct[:-1] & (ends[:-1] < starts[1:]))
-    brk[gap + 1] = True
-    # so does a math delimiter (`$`, `\(`, `\)`, `\[`, `\]`, dropped by the tokenizer): a formula is one run
-    # of its own whichever delimiters it was written with
-    delim = cp == 36
-    bs = np.flatnonzero(cp[:-1] == 92)
-    nxt = cp[bs + 1]
-    delim[bs[(nxt == 40) | (nxt == 41) | (nxt == 91) | (nxt == 93)]] = True
-    if delim.any():
-        cnt = np.concatenate([[0], np.cumsum(delim)])
-        brk[1:] |= cnt[starts[1:]] > cnt[ends[:-1]]
     # a break on a dropped token moves to the next kept one
     kept_brk = np.cumsum(brk)[keep]
     brk_k = np.diff(np.concatenate([[0], kept_brk])) > 0
