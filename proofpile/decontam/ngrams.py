@@ -45,7 +45,7 @@ class HashTable:
     here a lookup is one gather at a load factor of at most 1/4, plus a rare second probe. Big tables are
     fronted by a 2 MB bit filter on other hash bits, which rejects most absent keys from cache."""
 
-    def __init__(self, keys: np.ndarray, values: np.ndarray):
+    def __init__(self, keys: np.ndarray, values: np.ndarray, filtered: bool = True):
         size = 1 << max(4, int(len(keys) * 4 - 1).bit_length())
         self.mask = np.uint64(size - 1)
         self.keys = np.zeros(size, dtype=np.uint64)
@@ -61,7 +61,7 @@ class HashTable:
             self.keys[slot[first]], self.values[slot[first]], self.used[slot[first]] = keys[first], values[first], True
             keys, values, slot = keys[~first], values[~first], (slot[~first] + 1) & int(self.mask)
         self.bits = None
-        if size > 1 << 16:
+        if filtered and size > 1 << 16:  # not for a vocabulary: most units of a text are in it
             self.bits = np.zeros(1 << 21, dtype=np.uint8)
             b = (self.keys[self.used] >> np.uint64(40)) & np.uint64((1 << 24) - 1)
             np.bitwise_or.at(self.bits, (b >> np.uint64(3)).astype(np.int64), (np.uint8(1) << (b & np.uint64(7)).astype(np.uint8)))
@@ -139,7 +139,7 @@ class _Side:
         self.n, self.m = n, m
         allh = np.concatenate(unit_hashes) if unit_hashes else np.zeros(0, np.uint64)
         self.vocab = np.unique(allh)
-        self.vocab_table = HashTable(self.vocab, np.arange(1, len(self.vocab) + 1))
+        self.vocab_table = HashTable(self.vocab, np.arange(1, len(self.vocab) + 1), filtered=False)
         lengths = np.array([len(u) for u in unit_hashes], dtype=np.int64)
         self.lengths = lengths
         self.offsets = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
