@@ -141,7 +141,6 @@ def run_datatrove(items, corpus):
         import spacy  # noqa: F401
     except ImportError as e:
         return None, f"spaCy is not installed ({e}); `pip install spacy` (no model download needed)"
-    t = time.process_time()
     out = datatrove_filter(items, [(d, text, None) for d, text, *_ in corpus])
     if out is None:
         return None, "spaCy could not be loaded"

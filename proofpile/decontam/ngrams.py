@@ -247,13 +247,6 @@ class _Side:
         return dp_out, post_out, np.array(sdp, dtype=np.int64), np.array(sent, dtype=np.int64)
 
 
-def _valid(ids: np.ndarray, n: int) -> np.ndarray:
-    """Start positions of the windows of `n` ids holding no id 0 (a unit no benchmark field has)."""
-    z = np.zeros(len(ids) + 1, dtype=np.int32)
-    np.cumsum(ids == 0, out=z[1:])
-    return np.flatnonzero((z[n:] - z[: len(ids) - n + 1]) == 0)
-
-
 def _common(keys: np.ndarray, items: np.ndarray, max_items: int):
     """The keys found in more than `max_items` distinct items, with their item counts."""
     if len(keys) == 0:

@@ -6,10 +6,12 @@ as `that x^2 + y^2 + z^2 =` became evidence. Here, over the tokens of `normalize
 spacing, line breaks and sizing commands are already gone):
 
 - a *prose word* is a run of two or more letters that is not a LaTeX command: one unit;
-- every maximal run of other tokens between two prose words (a formula, a number, a one-letter variable,
-  `\\frac`, `{`, ...) is a *formula run*; it counts `ceil(tokens / 6)` units, at most 16, each unit the hash
-  of an even share of the run's tokens;
-- a run made only of prose punctuation (`, . ; : ! ? ' "`) counts no unit, so "triangle, and" is two units.
+- everything between two prose words (a formula, a number, a one-letter variable, `\\frac`, `{`, ...) is a
+  *formula run*, cut into units of about 6 tokens (`TOKENS_PER_UNIT`) where a hash of a token pair says so,
+  and more rarely in long runs so that one has about 16 units at most (`MAX_UNITS_PER_RUN`). The cuts depend
+  on the tokens only, not on where the run starts, so a formula has the same units wherever it stands;
+- a math delimiter (`$`, `\\(`, `\\[`, whichever a copy uses) or a punctuation mark followed by a space
+  starts a new run; prose punctuation (`, . ; : ! ? ' "`) is no unit nor part of one.
 
 With `mask=True` numbers (with their `.`/`,` separators) and capitalised words (names) are replaced by one
 placeholder each, so the same sentence with other numbers or names has the same units: what the `template`
@@ -61,6 +63,12 @@ def features(starts: np.ndarray, ends: np.ndarray, ntext: str, breaks: np.ndarra
     if delim.any():
         cnt = np.concatenate([[0], np.cumsum(delim)])
         brk[1:] |= cnt[starts[1:]] > cnt[ends[:-1]]
+    # the `s` of "Janet's" (the `t` of "don't") belongs to its word, as in a whitespace split: dropped
+    if len(starts) > 2:
+        clitic = (letter[2:] & (first[1:-1] == 39) & word[:-2] & (ends[:-2] == starts[1:-1])
+                  & (ends[1:-1] == starts[2:]) & (ends[2:] - starts[2:] <= 2))
+        punct = punct.copy()
+        punct[2:] |= clitic
     return cp, first, word, punct, brk
 
 
