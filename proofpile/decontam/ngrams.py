@@ -369,8 +369,10 @@ class Decontaminator:
         post_df = df[ex.post_key]
         excluded = np.zeros(len(post_df), dtype=bool)
         hot = np.flatnonzero(post_df >= min_documents)
+        by_entry = np.argsort(ex.post_entry, kind="stable")
+        bounds = np.searchsorted(ex.post_entry[by_entry], np.arange(len(ex.eligible) + 1))
         for e in np.unique(ex.post_entry[hot]).tolist():
-            mine = np.flatnonzero(ex.post_entry == e)
+            mine = by_entry[bounds[e] : bounds[e + 1]]
             med = float(np.median(post_df[mine]))
             excluded[mine] = (post_df[mine] >= min_documents) & (post_df[mine] > ratio * med)
         ex.post_excluded = excluded
