@@ -173,11 +173,11 @@ def decontaminate(
                         max_items_per_ngram=max_items_per_ngram)
     filt = DecontaminationFilter(files=cfg.files, cache_dir=cache_dir, **cfg.model_dump(exclude={"enabled", "files"}))
     summary = run(inputs, out, filt)
-    for p in summary["by_benchmark_and_subset"]:
-        fields = ", ".join(f"{f} {n}" for f, n in p["items_hit_by_field"].items())
+    for p in summary["by_benchmark_and_subset"]:  # LLEMMA's count: test problems and solutions with a hit
+        fields = ", ".join(f"{n} {f}s" for f, n in p["items_hit_by_field"].items())
         classes = ", ".join(f"{c} {n}" for c, n in p["items_by_class"].items())
-        typer.echo(f"{p['benchmark']:8s} {p['subset'] or '-':20s} items hit {p['items_hit']:5d} ({fields}; {classes}); "
-                   f"documents hit {p['documents_hit']}, removed {p['documents_removed']}")
+        typer.echo(f"{p['benchmark']:8s} {p['subset'] or '-':20s} items hit {p['items_hit']:5d}: {fields} "
+                   f"(by class: {classes}); documents hit {p['documents_hit']}, removed {p['documents_removed']}")
     typer.echo(f"{sum(summary['documents_scanned'].values()):,} documents scanned, "
                f"{summary['documents_removed']:,} removed; report: {out / 'contamination.md'}")
 

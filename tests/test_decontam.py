@@ -258,7 +258,7 @@ def test_report_only_keeps_everything_and_counts_items(tmp_path, small_bench_fil
     assert row["items_hit_by_field"] == {"problem": 3, "solution": 3}
     assert row["items_by_class"]["copy"] == 3
     assert "problems hit | solutions hit" in (out / "contamination.md").read_text()
-    assert "math     -" in res.output and "copy 3" in res.output
+    assert "math     -" in res.output and "3 problems, 3 solutions (by class: copy 3," in res.output
 
 
 def test_cli_errors_are_one_line(tmp_path):
