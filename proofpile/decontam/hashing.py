@@ -97,6 +97,21 @@ class Windows:
         pos = np.flatnonzero(ok[ids[: self.size - n + 1]])
         return pos[self.zeros[pos + n] == self.zeros[pos]]
 
+    def starts_many(self, ok: np.ndarray, ids: np.ndarray, lengths: list[int]):
+        """`starts` for several window lengths at once: (positions, their window length), and their hashes."""
+        first = np.flatnonzero(ok[ids])
+        pos, lens = [], []
+        for n in lengths:
+            p = first[first <= self.size - n]
+            p = p[self.zeros[p + n] == self.zeros[p]]
+            pos.append(p)
+            lens.append(np.full(len(p), n, dtype=np.int64))
+        if not pos:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint64)
+        pos, lens = np.concatenate(pos), np.concatenate(lens)
+        with np.errstate(over="ignore"):
+            return pos, lens, (self.pre[pos + lens] - self.pre[pos]) * self.fwd[pos]
+
     def at(self, pos: np.ndarray, n: int) -> np.ndarray:
         with np.errstate(over="ignore"):
             return (self.pre[pos + n] - self.pre[pos]) * self.fwd[pos]

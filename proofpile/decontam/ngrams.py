@@ -231,12 +231,11 @@ class _Side:
                     same &= ids[doc_pos + j] == self.stream[gpos + j]
                 dp_out, post_out = doc_pos[same], post[same]
         sdp, sent = [], []
-        for p in self.short_lengths:
-            cand = w.starts(self.short_start, ids, p)
-            pw = w.at(cand, p)
+        if self.short_lengths:
+            cand, lens, pw = w.starts_many(self.short_start, ids, self.short_lengths)
             k = self.short_table.get(pw)
             ok = k >= 0
-            for doc_pos, h, key in zip(cand[ok].tolist(), pw[ok].tolist(), k[ok].tolist()):
+            for doc_pos, p, h, key in zip(cand[ok].tolist(), lens[ok].tolist(), pw[ok].tolist(), k[ok].tolist()):
                 while key < len(self.short_keys) and int(self.short_keys[key]) == h:
                     e = int(self.short_entry[key])
                     full = self.stream[self.offsets[e] : self.offsets[e] + self.lengths[e]]
@@ -433,11 +432,11 @@ class Decontaminator:
                     cuts = np.searchsorted(pd, np.arange(len(texts) + 1))
                     for i in np.unique(pd).tolist():
                         keys_of[i] = pk[cuts[i] : cuts[i + 1]]
-            for p in side.short_lengths:
-                cand = w.starts(side.short_start, ids, p)
-                cand = cand[doc[cand] == doc[cand + p - 1]]
-                k = side.short_table.get(w.at(cand, p))
-                suspects.update(np.unique(doc[cand[k >= 0]]).tolist())
+            if side.short_lengths:
+                cand, lens, hs = w.starts_many(side.short_start, ids, side.short_lengths)
+                found = side.short_table.get(hs) >= 0
+                cand, lens = cand[found], lens[found]
+                suspects.update(np.unique(doc[cand[doc[cand] == doc[cand + lens - 1]]]).tolist())
         return sorted(suspects), keys_of
 
     def suspects(self, texts: list[str]) -> list[int]:
@@ -487,7 +486,8 @@ class Decontaminator:
         for d, e in zip(sdp.tolist(), sent.tolist()):
             f = ev.setdefault(e, FieldEvidence())
             f.whole, f.ngrams = True, max(f.ngrams, 1)
-            first[e] = (d, self.entries[e].units, 0)
+            if e not in first or first[e][1] != self.entries[e].units or d < first[e][0]:
+                first[e] = (d, self.entries[e].units, 0)  # the first place the whole field is
         mpe = mk.post_entry[mpost]
         for e in np.unique(mpe).tolist():
             positions = np.unique(mk.post_pos[mpost[mpe == e]])
