@@ -412,8 +412,11 @@ class Decontaminator:
         if not texts:
             return [], []
         per = self._doc_units(texts)
-        if per is None:  # the slow tokenizer path has no offsets: ask about each text
-            return list(range(len(texts))), [_EMPTY for _ in texts]
+        if per is None:  # the slow tokenizer path (U+0130 and the like) has no offsets: one text at a time
+            if len(texts) == 1:
+                return [0], [_EMPTY]
+            out = [self.scan([t]) for t in texts]
+            return [i for i, (found, _) in enumerate(out) if found], [keys[0] for _, keys in out]
         suspects: set[int] = set()
         keys_of = [_EMPTY for _ in texts]
         for side, (ids, doc) in zip((self.exact, self.masked), per):
