@@ -31,8 +31,8 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from proofpile.decontam.benchmarks import BenchmarkItem, iter_texts, load
 from proofpile.decontam.evidence import REMOVED, FieldEvidence, Thresholds, longest_run, rank
 from proofpile.decontam.frequency import MIN_DOCUMENTS, RATIO
-from proofpile.decontam.hashing import Windows, combine, text_fingerprint, windows
-from proofpile.decontam.units import PLACEHOLDERS, features, units, units_of_tokens
+from proofpile.decontam.hashing import Windows, text_fingerprint, windows
+from proofpile.decontam.units import features, placeholder_units, units, units_of_tokens
 from proofpile.normalize import token_hashes
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -330,10 +330,8 @@ class Decontaminator:
         self.exact = _Side(views[0][0], views[0][1], entry_item, self.n, self.m, max_items, whole)
         # masked, a short field is mostly placeholders ("<name> has <number> apples"): whole only from m units
         mlen = np.array([len(u) for u in views[1][0]], dtype=np.int64)
-        weak = np.array([int(combine(np.array([u], np.uint64), np.zeros(1, np.int64),
-                                     np.zeros(1, np.int64))[0]) for u in (PLACEHOLDERS)], dtype=np.uint64)
         self.masked = _Side(views[1][0], views[1][1], entry_item, self.n, self.m, max_items, whole & (mlen >= self.m),
-                            weak)
+                            placeholder_units())
         info = self.info
         info.ngrams = len(self.exact.keys)
         info.whole_items = len(self.exact.short_keys)

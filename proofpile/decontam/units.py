@@ -33,7 +33,12 @@ _PUNCT_CP = np.zeros(128, dtype=bool)
 _PUNCT_CP[[ord(c) for c in ",.;:!?'\""]] = True
 _NUMBER = np.uint64(token_hash_of("<number>"))
 _NAME = np.uint64(token_hash_of("<name>"))
-PLACEHOLDERS = (_NUMBER, _NAME)
+
+
+def placeholder_units() -> np.ndarray:
+    """The hashes of the units that are one placeholder alone (a masked number or name)."""
+    one = np.zeros(1, dtype=np.int64)
+    return np.array([int(combine(np.array([p], np.uint64), one, one)[0]) for p in (_NUMBER, _NAME)], dtype=np.uint64)
 _EMPTY_U = np.zeros(0, dtype=np.uint64)
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 
