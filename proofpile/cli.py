@@ -191,9 +191,8 @@ def decontaminate(
     out: Annotated[str, typer.Option("--out", "-o", help="output directory (clean shards, contamination.*)")],
     bench: Annotated[Optional[list[str]], typer.Option("--bench", help="benchmark to index; repeatable", show_default=_default(DecontaminateStage, "benchmarks"))] = None,
     bench_file: Annotated[Optional[list[str]], typer.Option("--bench-file", help="NAME=PATH: a local JSONL/Parquet instead of the Hub")] = None,
-    ngram: Annotated[Optional[int], typer.Option(help="words per n-gram", show_default=_default(DecontaminateStage, "ngram"))] = None,
+    ngram: Annotated[Optional[int], typer.Option(help="word units per n-gram (a formula: 1 unit per 6 tokens, at most 16)", show_default=_default(DecontaminateStage, "ngram"))] = None,
     report_only: Annotated[bool, typer.Option("--report-only", help="keep every document, only report")] = False,
-    mask_numbers: Annotated[Optional[bool], typer.Option("--mask-numbers/--no-mask-numbers", help="match with digits masked (default: on with --report-only)")] = None,
     max_items_per_ngram: Annotated[Optional[int], typer.Option(help="n-grams in more items than this are excluded", show_default=_default(DecontaminateStage, "max_items_per_ngram"))] = None,
     cache_dir: Annotated[Optional[str], typer.Option(help="datasets cache for Hub benchmarks")] = None,
 ) -> None:
@@ -212,14 +211,15 @@ def decontaminate(
             _fail(f"--bench-file {item}: expected NAME=PATH")
         files[name] = path
     cfg = _stage_config(DecontaminateStage, benchmarks=bench or sorted(files) or None, files=files, ngram=ngram,
-                        report_only=report_only, mask_numbers=report_only if mask_numbers is None else mask_numbers,
+                        report_only=report_only,
                         max_items_per_ngram=max_items_per_ngram)
     filt = DecontaminationFilter(files=cfg.files, cache_dir=cache_dir, **cfg.model_dump(exclude={"enabled", "files"}))
     summary = run(inputs, out, filt)
-    for p in summary["by_benchmark_and_subset"]:
-        fields = ", ".join(f"{f} {n}" for f, n in p["items_hit_by_field"].items())
-        typer.echo(f"{p['benchmark']:8s} {p['subset'] or '-':20s} items hit {p['items_hit']:5d} ({fields}); "
-                   f"documents hit {p['documents_hit']}, removed {p['documents_removed']}")
+    for p in summary["by_benchmark_and_subset"]:  # LLEMMA's count: test problems and solutions with a hit
+        fields = ", ".join(f"{n} {f}s" for f, n in p["items_hit_by_field"].items())
+        classes = ", ".join(f"{c} {n}" for c, n in p["items_by_class"].items())
+        typer.echo(f"{p['benchmark']:8s} {p['subset'] or '-':20s} items hit {p['items_hit']:5d}: {fields} "
+                   f"(by class: {classes}); documents hit {p['documents_hit']}, removed {p['documents_removed']}")
     typer.echo(f"{sum(summary['documents_scanned'].values()):,} documents scanned, "
                f"{summary['documents_removed']:,} removed; report: {out / 'contamination.md'}")
 

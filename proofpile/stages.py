@@ -233,11 +233,10 @@ def _exact_dedup(cfg, plan):
 class DecontaminateStage(StageConfig):
     benchmarks: list[str] = Field(default_factory=lambda: ["math", "gsm8k"])
     files: dict[str, str] = Field(default_factory=dict, description="benchmark -> local JSONL/Parquet; else the Hub")
-    ngram: int = Field(13, ge=2)
-    mask_numbers: bool = False
+    ngram: int = Field(13, ge=2, description="word units per n-gram (proofpile.decontam.units)")
     report_only: bool = False
     max_items_per_ngram: int = Field(3, ge=1)
-    min_item_tokens: int = Field(8, ge=1)
+    min_item_tokens: int = Field(8, ge=1, description="a field shorter than ngram units needs this many tokens")
 
 
 @declare_stage("decontaminate", config=DecontaminateStage, where="finalize", order=100,

@@ -19,6 +19,7 @@ BENCHES = [
     ("arxiv.py", ["--mb", "0.2"], "papers/s"),
     ("bytes_per_token.py", ["--small"], "bytes/token"),
     ("decontaminate.py", ["--mb", "0.2", "--peer-mb", "0.1", "--plants", "5"], "index build s"),
+    ("decontaminate_quality.py", ["--small"], "scan MB/s/core"),
     ("dedup.py", ["--mb", "1", "--workers", "1", "--sample-mb", "0.2", "--spacy-sample-mb", "0.1"], "signature MB/s/core"),
     ("finalize.py", ["--mb", "1"], "MB/s/CPU s"),
     ("hostile_cost.py", ["--quick"], "peak RSS MB"),

@@ -109,8 +109,9 @@ def test_card_numbers_are_compute_stats(build):
     c = stats["decontamination"]
     assert f"{c['documents_scanned']:,} documents scanned, {c['documents_removed']:,} removed" in body
     decontam = _section_table(body, "Decontamination")
-    assert [[r[0], r[1], _int(r[2]), _int(r[4])] for r in decontam] == [
-        [p["benchmark"], p["subset"], p["items_hit"], p["documents_removed"]] for p in c["by_benchmark_and_subset"]]
+    assert [[r[0], r[1], _int(r[2]), _int(r[5]), _int(r[10])] for r in decontam] == [
+        [p["benchmark"], p["subset"], p["items_hit"], p["items_by_class"]["copy"], p["documents_removed"]]
+        for p in c["by_benchmark_and_subset"]]
     assert f"**{stats['dedup']['near']['removed']:,} documents removed**" in body
     tokens = _section_table(body, "Tokens")
     assert {r[0]: _int(r[1]) for r in tokens} == {s: v["tokens"] for s, v in stats["subsets"].items()}

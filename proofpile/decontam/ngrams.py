@@ -1,55 +1,40 @@
-"""Word n-gram matching of documents against benchmark items, and the datatrove filter around it.
+"""Word-unit n-gram matching of documents against benchmark fields, and the datatrove filter around it.
 
 Why not datatrove's `NGramsDecontFilter`: it tokenises with spaCy and hashes every n-gram string in Python
-(about 1 MB/s), its normalisation deletes the operators and numbers that tell two formulas apart, and its
-indexer needs lighteval. Here tokens come from `proofpile.normalize.token_hashes` (the tokens of
-`normalize.tokens`, vectorised), each token becomes a vocabulary id (0 for a token no benchmark item has: no
-window holding one can match), and all n-gram windows of a document are hashed at once with numpy. A hash hit
-is confirmed by comparing the token ids of the window with the item's, so a hash collision never removes a
-document.
+(about 1 MB/s), its normalisation deletes the operators and numbers that tell two formulas apart, its
+indexer is broken in 0.10.1, and one shared n-gram removes a document. Here a text becomes word units
+(`proofpile.decontam.units`: prose words, formulas as bounded units), each unit a vocabulary id (0 for a
+unit no benchmark field has: no window holding one can match), and all n-gram windows of a batch of
+documents are hashed at once with numpy (`proofpile.decontam.hashing`). A hash hit is confirmed unit by unit
+against the indexed field, so a hash collision never counts. What a document's hits amount to is decided
+per field from coverage and longest run (`proofpile.decontam.evidence`).
 
-Index rules, each visible in the report:
-- problem and solution (question and answer) are indexed separately, so a match says which was copied;
-- an item field shorter than n tokens is matched whole (all of its tokens, in order), if it has at least
-  `min_item_tokens` tokens; shorter ones (`Evaluate $\\log_327$.`) would flag textbooks and are listed;
-- an n-gram without a word of three letters or more (`min_words`; pure formula such as the quadratic formula)
-  is common math, not evidence of an item;
-- an n-gram found in more than `max_items_per_ngram` items (also when only its numbers differ, as in
-  templated MATH solutions) is benchmark boilerplate, not an item, and an
-  n-gram mostly made of a boilerplate phrase ("express your answer as a common fraction") cannot identify
-  an item either; both are excluded.
+Excluded from the index, each visible in the report:
+- n-grams in more than `max_items_per_ngram` benchmark items (shared instructions and templates);
+- n-grams touching a code or formula skeleton: Asymptote `[asy]` bodies, array/matrix environment heads;
+- once the corpus has been scanned, per field, n-grams the corpus itself shares widely (`set_frequencies`).
+A field shorter than n units is matched whole if it has at least `min_item_tokens` tokens; shorter ones
+(`Evaluate $\\log_327$.`) would flag textbooks and are listed.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import xxhash
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from proofpile.decontam.benchmarks import BenchmarkItem, iter_texts, load
+from proofpile.decontam.evidence import REMOVED, FieldEvidence, Thresholds, longest_run, rank
+from proofpile.decontam.frequency import MIN_DOCUMENTS, RATIO
+from proofpile.decontam.hashing import Windows, text_fingerprint, windows
+from proofpile.decontam.units import features, placeholder_units, units, units_of_tokens
 from proofpile.normalize import token_hashes
 
-#: instructions that recur across benchmark items; an n-gram that is mostly one of these is not evidence
-BOILERPLATE = (
-    "express your answer as a common fraction",
-    "express your answer in simplest radical form",
-    "express your answer as a decimal to the nearest tenth",
-    "express your answer as a decimal to the nearest hundredth",
-    "express your answer in simplest form",
-    "express your answer as a mixed number",
-    "express your answer in terms of pi",
-    "express your answer in interval notation",
-    "round your answer to the nearest whole number",
-    "enter all the solutions, separated by commas",
-    "how much money, in dollars",
-)
-
-_WINDOW_BASE = np.uint64(0x100000001B3)
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
@@ -60,7 +45,7 @@ class HashTable:
     here a lookup is one gather at a load factor of at most 1/4, plus a rare second probe. Big tables are
     fronted by a 2 MB bit filter on other hash bits, which rejects most absent keys from cache."""
 
-    def __init__(self, keys: np.ndarray, values: np.ndarray):
+    def __init__(self, keys: np.ndarray, values: np.ndarray, filtered: bool = True):
         size = 1 << max(4, int(len(keys) * 4 - 1).bit_length())
         self.mask = np.uint64(size - 1)
         self.keys = np.zeros(size, dtype=np.uint64)
@@ -76,7 +61,7 @@ class HashTable:
             self.keys[slot[first]], self.values[slot[first]], self.used[slot[first]] = keys[first], values[first], True
             keys, values, slot = keys[~first], values[~first], (slot[~first] + 1) & int(self.mask)
         self.bits = None
-        if size > 1 << 16:
+        if filtered and size > 1 << 16:  # not for a vocabulary: most units of a text are in it
             self.bits = np.zeros(1 << 21, dtype=np.uint8)
             b = (self.keys[self.used] >> np.uint64(40)) & np.uint64((1 << 24) - 1)
             np.bitwise_or.at(self.bits, (b >> np.uint64(3)).astype(np.int64), (np.uint8(1) << (b & np.uint64(7)).astype(np.uint8)))
@@ -101,14 +86,21 @@ class HashTable:
 
 @dataclass(frozen=True)
 class Match:
-    """One benchmark item found in a document. `start`/`end` index the original document text."""
+    """One benchmark field found in a document, with its evidence. `start`/`end` index the document text."""
 
     benchmark: str
     item_id: str
-    field: str  # "problem", "solution", or both joined by "+" (in the benchmark's field order)
-    ngrams: int  # matched windows (an item matched whole counts 1)
+    field: str  # "problem", "solution", "question" or "answer"
+    ngrams: int  # distinct field n-grams found (a field matched whole counts 1)
     start: int
     end: int
+    cls: str = "incidental"  # copy, partial, template, incidental (proofpile.decontam.evidence)
+    coverage: float = 0.0
+    run: float = 0.0
+
+    @property
+    def removed(self) -> bool:
+        return self.cls in REMOVED
 
 
 @dataclass
@@ -116,70 +108,176 @@ class _Entry:
     item: int
     field: str
     text: str
-    ids: np.ndarray
+    units: int  # length in units
 
 
 @dataclass
 class IndexInfo:
     ngram: int
-    mask_numbers: bool
     items: dict[str, int] = field(default_factory=dict)
     ngrams: int = 0
     whole_items: int = 0
     too_short: list[tuple[str, str, str]] = field(default_factory=list)  # benchmark, item id, field
     excluded_common: list[tuple[str, int]] = field(default_factory=list)  # n-gram text, items holding it
     excluded_common_total: int = 0
-    excluded_boilerplate: int = 0
-    excluded_formula: int = 0
-    boilerplate: tuple[str, ...] = BOILERPLATE
+    excluded_skeleton: int = 0
+    excluded_corpus: int = 0  # n-grams frequent in the scanned corpus (set once frequencies are known)
+    excluded_corpus_examples: list[tuple[str, int]] = field(default_factory=list)  # n-gram text, documents
     max_items_per_ngram: int = 0
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
-def window_hashes(ids: np.ndarray, n: int, m: int | None = None):
-    """Polynomial hashes of all windows of `n` ids (and, if `m` < n, of `m` ids, for free on the way), plus
-    whether each window is free of id 0. Written with numpy because a Python loop per window is 50x slower."""
-    size = len(ids)
-    small = m if m is not None else n
-    if size < small:
-        return (_EMPTY.astype(np.uint64), np.zeros(0, bool)), (_EMPTY.astype(np.uint64), np.zeros(0, bool))
-    u = ids.astype(np.uint64)
-    oov = np.zeros(size + 1, dtype=np.int32)
-    np.cumsum(ids == 0, out=oov[1:])
-    with np.errstate(over="ignore"):
-        acc = u[: size - small + 1].copy()
-        for j in range(1, small):
-            acc *= _WINDOW_BASE
-            acc += u[j : j + size - small + 1]
-        first = (acc, (oov[small:] - oov[: size - small + 1]) == 0)
-        if m is None:
-            return first, first
-        if size < n:
-            return first, (_EMPTY.astype(np.uint64), np.zeros(0, bool))
-        acc = acc[: size - n + 1].copy()
-        for j in range(small, n):
-            acc *= _WINDOW_BASE
-            acc += u[j : j + size - n + 1]
-    return first, (acc, (oov[n:] - oov[: size - n + 1]) == 0)
+#: code and formula skeletons: shared by unrelated problems, so never evidence of one
+SKELETON = re.compile(r"\[asy\].*?(?:\[/asy\]|\Z)|\\begin\{(?:array|tabular)\}\s*\{[^{}]*\}", re.S | re.I)
+
+
+class _Side:
+    """The n-gram index of one view of the benchmark (exact units, or units with numbers and names masked)."""
+
+    def __init__(self, unit_hashes: list[np.ndarray], skeleton: list[np.ndarray], entry_item: np.ndarray,
+                 n: int, m: int, max_items: int, whole: np.ndarray, weak: np.ndarray | None = None):
+        self.n, self.m = n, m
+        allh = np.concatenate(unit_hashes) if unit_hashes else np.zeros(0, np.uint64)
+        self.vocab = np.unique(allh)
+        self.vocab_table = HashTable(self.vocab, np.arange(1, len(self.vocab) + 1), filtered=False)
+        lengths = np.array([len(u) for u in unit_hashes], dtype=np.int64)
+        self.lengths = lengths
+        self.offsets = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
+        stream = np.zeros(int(lengths.sum() + len(lengths)), dtype=np.int64)
+        bad = np.ones(len(stream), dtype=bool)  # separators and skeleton units
+        inside = np.ones(len(stream), dtype=bool)
+        inside[self.offsets + lengths] = False  # the separator after each entry
+        stream[inside] = self.ids(allh)
+        bad[inside] = np.concatenate(skeleton) if skeleton else np.zeros(0, bool)
+        self.stream = stream
+        owner = np.repeat(np.arange(len(lengths)), lengths + 1)
+        win = windows(stream, n)
+        cb = np.zeros(len(stream) + 1, dtype=np.int64)
+        np.cumsum(bad, out=cb[1:])
+        sep = np.zeros(len(stream) + 1, dtype=np.int64)
+        np.cumsum(stream == 0, out=sep[1:])
+        nw = len(win)
+        in_entry = (sep[n:] - sep[:nw]) == 0 if nw else np.zeros(0, bool)
+        clean = (cb[n:] - cb[:nw]) == 0 if nw else np.zeros(0, bool)
+        if weak is not None:  # masked: a window mostly of placeholders (a list of names) identifies nothing
+            cw = np.zeros(len(stream) + 1, dtype=np.int64)
+            np.cumsum(np.isin(stream, self.ids(weak)), out=cw[1:])
+            clean &= (cw[n:] - cw[:nw]) * 2 <= n
+        self.skeleton_excluded = len(np.unique(win[in_entry & ~clean]))
+        pos = np.flatnonzero(in_entry & clean)
+        keys, ents = win[pos], owner[pos]
+        items = entry_item[ents] if len(pos) else _EMPTY
+        common = _common(keys, items, max_items)
+        self.common, self.common_counts = common
+        ok = ~np.isin(keys, common[0])
+        self.common_example_pos = {int(k): int(pos[np.flatnonzero(keys == k)[0]]) for k in common[0][
+            np.argsort(-common[1], kind="stable")[:50]]} if len(common[0]) else {}
+        keys, ents, pos = keys[ok], ents[ok], pos[ok]
+        order = np.lexsort((pos, keys))
+        keys, ents, pos = keys[order], ents[order], pos[order]
+        self.keys, first = np.unique(keys, return_index=True)
+        self.ptr = np.append(first, len(keys)).astype(np.int64)
+        self.post_entry, self.post_gpos = ents, pos
+        self.post_pos = pos - self.offsets[ents]
+        self.post_key = np.repeat(np.arange(len(self.keys)), np.diff(self.ptr))
+        self.key_table = HashTable(self.keys, np.arange(len(self.keys)))
+        self.eligible = np.bincount(ents, minlength=len(lengths)).astype(np.int64)
+        self.post_excluded = np.zeros(len(ents), dtype=bool)
+        self.eligible_now = self.eligible.copy()
+        # fields shorter than n units, matched whole: keyed by their first m units (all of them if fewer),
+        # confirmed in full
+        short = np.flatnonzero((lengths < n) & (lengths >= 2) & whole)
+        fps = np.array([text_fingerprint(stream[self.offsets[e] : self.offsets[e] + lengths[e]]) for e in short],
+                       dtype=np.uint64)
+        fp_common = _common(fps, entry_item[short] if len(short) else _EMPTY, max_items)[0]
+        short = short[~np.isin(fps, fp_common)]
+        plen = np.minimum(lengths[short], m)
+        sk = np.zeros(len(short), dtype=np.uint64)
+        for p in np.unique(plen).tolist():
+            sel = plen == p
+            sk[sel] = windows(stream, p)[self.offsets[short[sel]]]
+        order = np.lexsort((short, sk))
+        self.short_keys, self.short_entry, self.short_plen = sk[order], short[order], plen[order]
+        self.short_lengths = sorted(set(plen.tolist()))
+        # which unit ids can begin an indexed window or a short field: lookups happen only there
+        self.key_start = np.zeros(len(self.vocab) + 1, dtype=bool)
+        self.key_start[stream[self.post_gpos]] = True
+        self.short_start = np.zeros(len(self.vocab) + 1, dtype=bool)
+        self.short_start[stream[self.offsets[self.short_entry]]] = True
+        uniq, first = np.unique(self.short_keys, return_index=True)
+        self.short_table = HashTable(uniq, first)
+
+    def ids(self, h: np.ndarray) -> np.ndarray:
+        return np.maximum(self.vocab_table.get(h), 0)
+
+    def hits(self, ids: np.ndarray):
+        """Confirmed hits of a document's unit ids: (document positions, postings), and whole short fields
+        as (document positions, entries)."""
+        n, m = self.n, self.m
+        dp_out, post_out = _EMPTY, _EMPTY
+        w = Windows(ids)
+        if len(self.keys):
+            cand = w.starts(self.key_start, ids, n)
+            k = self.key_table.get(w.at(cand, n))
+            ok = k >= 0
+            doc_pos, key = cand[ok], k[ok]
+            if len(doc_pos):
+                counts = self.ptr[key + 1] - self.ptr[key]
+                doc_pos = np.repeat(doc_pos, counts)
+                post = np.repeat(self.ptr[key] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+                gpos = self.post_gpos[post]
+                same = np.ones(len(post), dtype=bool)
+                for j in range(n):
+                    same &= ids[doc_pos + j] == self.stream[gpos + j]
+                dp_out, post_out = doc_pos[same], post[same]
+        sdp, sent = [], []
+        if self.short_lengths:
+            cand, lens, pw = w.starts_many(self.short_start, ids, self.short_lengths)
+            k = self.short_table.get(pw)
+            ok = k >= 0
+            for doc_pos, p, h, key in zip(cand[ok].tolist(), lens[ok].tolist(), pw[ok].tolist(), k[ok].tolist()):
+                while key < len(self.short_keys) and int(self.short_keys[key]) == h:
+                    e = int(self.short_entry[key])
+                    full = self.stream[self.offsets[e] : self.offsets[e] + self.lengths[e]]
+                    if self.short_plen[key] == p and np.array_equal(ids[doc_pos : doc_pos + len(full)], full):
+                        sdp.append(doc_pos)
+                        sent.append(e)
+                    key += 1
+        return dp_out, post_out, np.array(sdp, dtype=np.int64), np.array(sent, dtype=np.int64)
+
+
+def _common(keys: np.ndarray, items: np.ndarray, max_items: int):
+    """The keys found in more than `max_items` distinct items, with their item counts."""
+    if len(keys) == 0:
+        return np.zeros(0, np.uint64), _EMPTY
+    order = np.lexsort((items, keys))
+    k, it = keys[order], items[order]
+    distinct = np.ones(len(k), dtype=bool)
+    distinct[1:] = (k[1:] != k[:-1]) | (it[1:] != it[:-1])
+    k, c = np.unique(k[distinct], return_counts=True)
+    return k[c > max_items], c[c > max_items]
 
 
 class Decontaminator:
-    """An n-gram index of benchmark items; `matches(text)` lists the items a text contains."""
+    """A word-unit n-gram index of benchmark fields; `matches(text)` lists the fields a text holds, classified
+    by evidence (proofpile.decontam.evidence)."""
 
-    def __init__(self, items: list[BenchmarkItem], ngram: int = 13, mask_numbers: bool = False,
-                 max_items_per_ngram: int = 3, min_item_tokens: int = 8, min_words: int = 1,
-                 boilerplate: tuple[str, ...] = BOILERPLATE):
+    def __init__(self, items: list[BenchmarkItem], ngram: int = 13,
+                 max_items_per_ngram: int = 3, min_item_tokens: int = 8, thresholds: Thresholds | None = None):
         if ngram < 2:
             raise ValueError(f"ngram must be at least 2, got {ngram}")
-        self.n, self.mask_numbers = ngram, mask_numbers
-        self.m = min(max(1, min_item_tokens), ngram)
-        self.min_words = min_words
+        self.n = ngram
+        # a field shorter than n units is matched whole if it has `min_item_tokens` normalised tokens; its
+        # first `m` units (all of them if fewer) find it
+        self.min_tokens, self.m = max(1, min_item_tokens), min(6, ngram)
+        self.thresholds = thresholds or Thresholds()
         self.items = list(items)
-        self.info = IndexInfo(ngram=ngram, mask_numbers=mask_numbers, boilerplate=tuple(boilerplate),
-                              max_items_per_ngram=max_items_per_ngram)
+        self.info = IndexInfo(ngram=ngram, max_items_per_ngram=max_items_per_ngram,
+                              thresholds=self.thresholds)
         if not self.items:
             raise ValueError("empty decontamination index: no benchmark items were given")
-        self._build(max_items_per_ngram, boilerplate)
-        if len(self._keys) == 0 and len(self._short_keys) == 0:
+        self._build(max_items_per_ngram)
+        if len(self.exact.keys) == 0 and len(self.exact.short_keys) == 0:
             raise ValueError("empty decontamination index: no benchmark item has enough tokens to match")
 
     @classmethod
@@ -195,192 +293,158 @@ class Decontaminator:
 
     # --- index -------------------------------------------------------------------------------------------
 
-    def _tokenize_all(self, texts: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
-        """Token hashes of many texts in one vectorised call (tokens never cross the separating newline), and
-        the hashes of the tokens that are numbers and of those that are words (three letters or more)."""
-        joined = "\n".join(texts)
-        h, starts, ends, ntext = token_hashes(joined, self.mask_numbers)
-        if len(starts) and starts[0] < 0:  # slow path without offsets: one text at a time
-            per = [token_hashes(t, self.mask_numbers) for t in texts]
-            from proofpile.normalize import token_hash, tokens
-
-            toks = {t for text in texts for t in tokens(text, self.mask_numbers)}
-            numbers = sorted(token_hash(t) for t in toks if t.isdecimal())
-            words = sorted(token_hash(t) for t in toks if len(t) > 2 and t.isalpha())
-            return [p[0] for p in per], np.array(numbers, dtype=np.uint64), np.array(words, dtype=np.uint64)
-        lengths = np.array([len(unicodedata.normalize("NFKC", t)) + 1 for t in texts], dtype=np.int64)
-        bounds = np.cumsum(lengths)
-        cuts = np.searchsorted(starts, bounds[:-1])
-        first = np.frombuffer(ntext.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)[starts]
-        numbers = np.unique(h[(first >= 48) & (first <= 57)])
-        letter = ((first | 32) >= 97) & ((first | 32) <= 122) | (first >= 0xC0)
-        words = np.unique(h[letter & (ends - starts > 2)])
-        return np.split(h, cuts), numbers, words
-
-    def _build(self, max_items: int, boilerplate: tuple[str, ...]) -> None:
-        n, m, info = self.n, self.m, self.info
+    def _build(self, max_items: int) -> None:
         texts = list(iter_texts(self.items))
         item_index = {id(it): i for i, it in enumerate(self.items)}
-        hashes, number_hashes, word_hashes = self._tokenize_all([t for _, _, t in texts])
-        self._vocab = np.unique(np.concatenate(hashes)) if hashes else np.zeros(0, np.uint64)
-        self._vocab_table = HashTable(self._vocab, np.arange(1, len(self._vocab) + 1))
-        self.entries: list[_Entry] = []
-        for (item, fname, text), h in zip(texts, hashes):
-            self.entries.append(_Entry(item_index[id(item)], fname, text, self._ids(h)))
+        joined = "\n".join(t for _, _, t in texts)
+        h, starts, ends, ntext = token_hashes(joined)
+        if len(starts) and starts[0] < 0:
+            raise ValueError("benchmark text needs the slow tokenizer path; not supported for indexing")
+        lengths = np.array([len(unicodedata.normalize("NFKC", t)) + 1 for _, _, t in texts], dtype=np.int64)
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        tcut = np.searchsorted(starts, bounds[:-1])
+        skel_spans = np.array([m.span() for m in SKELETON.finditer(ntext)], dtype=np.int64).reshape(-1, 2)
+        views = []
+        feats = features(starts, ends, ntext, tcut)
+        for mask in (False, True):
+            uh, t0, t1 = units_of_tokens(h, starts, ends, ntext, mask, feats=feats)
+            cs, ce = starts[t0], ends[t1 - 1]
+            ucut = np.searchsorted(cs, bounds[1:-1])
+            skel = _in_spans(cs, ce, skel_spans)
+            views.append((np.split(uh, ucut), np.split(skel, ucut), cs, ce, ucut))
+        self._ntext = ntext
+        self._unit_starts, self._unit_ends = views[0][2], views[0][3]
+        self._unit_first = np.concatenate([[0], views[0][4]]).astype(np.int64)
+        self.entries = [_Entry(item_index[id(it)], fname, text, len(u))
+                        for (it, fname, text), u in zip(texts, views[0][0])]
+        entry_item = np.array([e.item for e in self.entries], dtype=np.int64)
+        self.entry_item = entry_item
         for it in self.items:
-            info.items[it.benchmark] = info.items.get(it.benchmark, 0) + 1
-        # all entries in one id stream, separated by an id-0 token so no window crosses two entries
-        lengths = np.array([len(e.ids) for e in self.entries], dtype=np.int64)
-        offsets = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
-        stream = np.zeros(int(lengths.sum() + len(lengths)), dtype=np.int64)
-        for off, e in zip(offsets, self.entries):
-            stream[off : off + len(e.ids)] = e.ids
-        (hm, _), (hn, valid) = window_hashes(stream, n, m)
-        owner = np.repeat(np.arange(len(self.entries)), lengths + 1)
-        # the same windows with every number replaced by one id: a template shared by many items with other
-        # numbers in it ("the point on the unit circle that is 150 degrees counterclockwise") is boilerplate
-        number_ids = self._ids(number_hashes)
-        templated = np.where(np.isin(stream, number_ids[number_ids > 0]), len(self._vocab) + 1, stream)
-        _, (hn_masked, _) = window_hashes(templated, n, m)
-        # boilerplate: a window with fewer than half its tokens outside a boilerplate phrase is excluded
-        covered = self._boilerplate_cover(stream, boilerplate)
-        cov = np.zeros(len(stream) + 1, dtype=np.int64)
-        np.cumsum(covered, out=cov[1:])
-        own = n - (cov[n:] - cov[: len(stream) - n + 1]) if len(hn) else _EMPTY
-        boiler = valid & (own < (n + 1) // 2)
-        info.excluded_boilerplate = len(np.unique(hn[boiler]))
-        # a window of pure formula (`\circ = - \frac { \sqrt { 3 } } { 2 }`, 13 tokens in 25 characters) is
-        # common math, not an item: a window needs `min_words` words of three letters or more (one, by default:
-        # formula-heavy MATH problems have few words, and two would leave some with no window at all)
-        word_ids = self._ids(word_hashes)
-        wc = np.zeros(len(stream) + 1, dtype=np.int64)
-        np.cumsum(np.isin(stream, word_ids[word_ids > 0]), out=wc[1:])
-        wordy = (wc[n:] - wc[: len(stream) - n + 1]) >= self.min_words if len(hn) else np.zeros(0, bool)
-        info.excluded_formula = len(np.unique(hn[valid & ~boiler & ~wordy]))
-        keep = valid & ~boiler
-        pos = np.flatnonzero(keep)
-        win_hash, win_entry = hn[pos], owner[pos]
-        win_item = np.array([e.item for e in self.entries], dtype=np.int64)[win_entry] if len(pos) else _EMPTY
-        # whole-item matches for fields shorter than n
-        short = [(i, e) for i, e in enumerate(self.entries) if len(e.ids) < n]
-        short_entries, short_keys, short_full = [], [], []
-        for i, e in short:
-            if len(e.ids) < m:
+            self.info.items[it.benchmark] = self.info.items.get(it.benchmark, 0) + 1
+        ntokens = np.diff(np.append(tcut, len(h)))
+        whole = ntokens >= self.min_tokens
+        for e, ok in zip(self.entries, whole):
+            if e.units < self.n and not (ok and e.units >= 2):
                 it = self.items[e.item]
-                info.too_short.append((it.benchmark, it.item_id, e.field))
-                continue
-            short_entries.append(i)
-            short_keys.append(hm[offsets[i]])
-            short_full.append(xxhash.xxh3_64_intdigest(e.ids.tobytes()))
-        # how many items hold each n-gram (a whole short field counts as its own key)
-        all_keys = np.concatenate([win_hash, np.array(short_full, dtype=np.uint64)])
-        all_items = np.concatenate([win_item, np.array([self.entries[i].item for i in short_entries], np.int64)])
-        pairs = np.unique(np.stack([all_keys, all_items.astype(np.uint64)]), axis=1) if len(all_keys) else \
-            np.zeros((2, 0), np.uint64)
-        keys, counts = np.unique(pairs[0], return_counts=True)
-        common = keys[counts > max_items]
-        masked_pairs = np.unique(np.stack([hn_masked[pos], win_item.astype(np.uint64)]), axis=1) if len(pos) else \
-            np.zeros((2, 0), np.uint64)
-        mkeys, mcounts = np.unique(masked_pairs[0], return_counts=True)
-        common_masked = mkeys[mcounts > max_items]
-        exact_ok = ~np.isin(win_hash, common)
-        ok = exact_ok & ~np.isin(hn_masked[pos], common_masked) & wordy[pos]
-        # an item made only of a template (`Compute $\cos 45^\circ$.` and its stock solution) or of formulas
-        # keeps its exact n-grams, so it can still be found
-        lost = np.setdiff1d(np.unique(win_item[exact_ok]), np.unique(win_item[ok]))
-        ok |= exact_ok & np.isin(win_item, lost)
-        info.excluded_common_total = len(np.unique(win_hash[~exact_ok | np.isin(hn_masked[pos], common_masked)]))
-        self._describe_common(common, counts[counts > max_items], win_hash, win_entry, pos, offsets)
-        win_hash, win_entry, pos = win_hash[ok], win_entry[ok], pos[ok]
-        order = np.lexsort((pos, win_hash))
-        win_hash, win_entry, pos = win_hash[order], win_entry[order], pos[order]
-        self._keys, first = np.unique(win_hash, return_index=True)
-        self._ptr = np.append(first, len(win_hash))
-        self._post_entry, self._post_pos, self._post_gpos = win_entry, pos - offsets[win_entry], pos
-        self._stream = stream
-        info.ngrams = len(self._keys)
-        self._key_table = HashTable(self._keys, np.arange(len(self._keys)))
-        sk = [(k, i) for k, i, f in zip(short_keys, short_entries, short_full)
-              if not np.isin(np.array([f], np.uint64), common)[0]]
-        sk.sort(key=lambda t: (int(t[0]), t[1]))
-        self._short_keys = np.array([k for k, _ in sk], dtype=np.uint64)
-        self._short_entry = np.array([i for _, i in sk], dtype=np.int64)
-        first_short = np.unique(self._short_keys, return_index=True)
-        self._short_table = HashTable(first_short[0], first_short[1])
-        info.whole_items = len(sk)
+                self.info.too_short.append((it.benchmark, it.item_id, e.field))
+        self.exact = _Side(views[0][0], views[0][1], entry_item, self.n, self.m, max_items, whole)
+        # masked, a short field is mostly placeholders ("<name> has <number> apples"): whole only from m units
+        mlen = np.array([len(u) for u in views[1][0]], dtype=np.int64)
+        self.masked = _Side(views[1][0], views[1][1], entry_item, self.n, self.m, max_items, whole & (mlen >= self.m),
+                            placeholder_units())
+        info = self.info
+        info.ngrams = len(self.exact.keys)
+        info.whole_items = len(self.exact.short_keys)
+        info.excluded_common_total = len(self.exact.common)
+        info.excluded_skeleton = self.exact.skeleton_excluded
+        order = np.argsort(-self.exact.common_counts, kind="stable")[:50]
+        for k, c in zip(self.exact.common[order], self.exact.common_counts[order]):
+            gpos = self.exact.common_example_pos[int(k)]
+            ent = int(np.searchsorted(self.exact.offsets, gpos, side="right") - 1)
+            info.excluded_common.append((self.unit_text(ent, int(gpos - self.exact.offsets[ent]), self.n), int(c)))
 
-    def _ids(self, h: np.ndarray) -> np.ndarray:
-        return np.maximum(self._vocab_table.get(h), 0)
+    def unit_text(self, entry: int, start: int, length: int) -> str:
+        """The benchmark text of units `start:start+length` of an entry (for reports)."""
+        g = self._unit_first[entry] + start
+        last = min(g + length, self._unit_first[entry] + self.entries[entry].units) - 1
+        if last < g:
+            return ""
+        return self._ntext[self._unit_starts[g] : self._unit_ends[last]]
 
-    def _boilerplate_cover(self, stream: np.ndarray, phrases: tuple[str, ...]) -> np.ndarray:
-        covered = np.zeros(len(stream), dtype=np.int64)
-        for phrase in phrases:
-            pid = self._ids(token_hashes(phrase, self.mask_numbers)[0])
-            k = len(pid)
-            if k == 0 or (pid == 0).any() or k > len(stream):
-                continue
-            (hk, valid), _ = window_hashes(stream, k)
-            (target, _), _ = window_hashes(pid, k)
-            for s in np.flatnonzero(valid & (hk == target[0])):
-                if np.array_equal(stream[s : s + k], pid):
-                    covered[s : s + k] = 1
-        return covered
+    # --- corpus document frequency ---------------------------------------------------------------------
 
-    def _describe_common(self, common, counts, win_hash, win_entry, pos, offsets) -> None:
-        """The 50 most widespread excluded n-grams as text, for the report."""
-        top = np.argsort(-counts, kind="stable")[:50]
-        for k, c in zip(common[top], counts[top]):
-            hit = np.flatnonzero(win_hash == k)
-            if len(hit) == 0:
-                continue
-            e = self.entries[win_entry[hit[0]]]
-            p = int(pos[hit[0]] - offsets[win_entry[hit[0]]])
-            self.info.excluded_common.append((self.entry_tokens(e, p, self.n), int(c)))
+    def set_frequencies(self, keys: np.ndarray, documents: np.ndarray, min_documents: int = MIN_DOCUMENTS,
+                        ratio: float = RATIO) -> None:
+        """Exclude from the evidence of each field the n-grams found in at least `min_documents` scanned
+        documents and in more than `ratio` times the median document count of that field's n-grams: phrases the
+        corpus shares widely, not copies of the field (a copied field's n-grams are all equally frequent)."""
+        ex = self.exact
+        df = np.zeros(len(ex.keys), dtype=np.int64)
+        k = ex.key_table.get(np.asarray(keys, dtype=np.uint64))
+        ok = k >= 0
+        np.add.at(df, k[ok], np.asarray(documents, dtype=np.int64)[ok])
+        post_df = df[ex.post_key]
+        excluded = np.zeros(len(post_df), dtype=bool)
+        hot = np.flatnonzero(post_df >= min_documents)
+        by_entry = np.argsort(ex.post_entry, kind="stable")
+        bounds = np.searchsorted(ex.post_entry[by_entry], np.arange(len(ex.eligible) + 1))
+        for e in np.unique(ex.post_entry[hot]).tolist():
+            mine = by_entry[bounds[e] : bounds[e + 1]]
+            med = float(np.median(post_df[mine]))
+            excluded[mine] = (post_df[mine] >= min_documents) & (post_df[mine] > ratio * med)
+        ex.post_excluded = excluded
+        ex.eligible_now = ex.eligible - np.bincount(ex.post_entry[excluded], minlength=len(ex.eligible))
+        keys_out = np.unique(ex.post_key[excluded])
+        self.info.excluded_corpus = len(keys_out)
+        self.info.excluded_corpus_examples = []
+        for kk in keys_out[np.argsort(-df[keys_out], kind="stable")][:20].tolist():
+            p = int(ex.ptr[kk])
+            self.info.excluded_corpus_examples.append(
+                (self.unit_text(int(ex.post_entry[p]), int(ex.post_pos[p]), self.n), int(df[kk])))
 
-    def entry_tokens(self, e: _Entry, start: int, length: int) -> str:
-        """The normalised tokens `start:start+length` of an indexed text, joined by spaces (for reports)."""
-        from proofpile.normalize import tokens
+    # --- scanning ------------------------------------------------------------------------------------------
 
-        return " ".join(tokens(e.text, self.mask_numbers)[start : start + length])
-
-    # --- matching ----------------------------------------------------------------------------------------
-
-    def _hit(self, found: dict, ent: int, doc_pos: int, length: int, entry_pos: int) -> None:
-        e = self.entries[ent]
-        rec = found.get(e.item)
-        if rec is None:
-            rec = found[e.item] = {"fields": set(), "windows": set(), "first": (doc_pos, length, ent, entry_pos)}
-        rec["fields"].add(e.field)
-        rec["windows"].add(doc_pos)
-        if doc_pos < rec["first"][0]:
-            rec["first"] = (doc_pos, length, ent, entry_pos)
-
-    def matches(self, text: str) -> list[Match]:
-        return [m for m, _ in self.matches_with_context(text)]
-
-    def suspects(self, texts: list[str]) -> list[int]:
-        """Indices of the texts that may hold an item: one vectorised pass over all of them together (numpy
-        calls cost microseconds each, so one pass per document would spend most of its time starting them).
-        Only these need `matches_with_context`."""
-        if not texts:
-            return []
-        h, starts, _, ntext = token_hashes("\n".join(texts), self.mask_numbers)
-        if len(starts) and starts[0] < 0:  # the slow tokenizer path has no offsets: ask about each text
-            return list(range(len(texts)))
+    def _doc_units(self, texts: list[str]):
+        """Exact and masked unit ids of many texts at once, with the text each unit belongs to."""
+        joined = "\n".join(texts)
+        h, starts, ends, ntext = token_hashes(joined)
+        if len(starts) and starts[0] < 0:
+            return None
         lengths = [len(t) if unicodedata.is_normalized("NFKC", t) else len(unicodedata.normalize("NFKC", t))
                    for t in texts]
         bounds = np.cumsum(np.array(lengths, dtype=np.int64) + 1)
-        doc = np.searchsorted(bounds, starts, side="right")
-        ids = self._ids(h)
-        (hm, valid_m), (hn, valid_n) = window_hashes(ids, self.n, self.m)
-        out = set()
-        if len(hn) and len(self._keys):
-            cand = np.flatnonzero(valid_n & (doc[: len(hn)] == doc[self.n - 1 :]))
-            out.update(doc[cand[self._key_table.get(hn[cand]) >= 0]].tolist())
-        if len(hm) and len(self._short_keys):
-            cand = np.flatnonzero(valid_m & (doc[: len(hm)] == doc[self.m - 1 :]))
-            out.update(doc[cand[self._short_table.get(hm[cand]) >= 0]].tolist())
-        return sorted(out)
+        tcut = np.searchsorted(starts, np.concatenate([[0], bounds[:-1]]))
+        out = []
+        feats = features(starts, ends, ntext, tcut)
+        for side, mask in ((self.exact, False), (self.masked, True)):
+            uh, t0, _ = units_of_tokens(h, starts, ends, ntext, mask, feats=feats)
+            doc = np.searchsorted(bounds, starts[t0], side="right")
+            out.append((side.ids(uh), doc))
+        return out
+
+    def scan(self, texts: list[str]) -> tuple[list[int], list[np.ndarray]]:
+        """One vectorised pass over many texts (numpy calls cost microseconds each, so one pass per document
+        would spend most of its time starting them): the indices of the texts that may hold a field (only
+        these need `matches_with_context`), and per text the indices of the distinct indexed n-grams it
+        holds (for the corpus document frequency, `proofpile.decontam.frequency`)."""
+        if not texts:
+            return [], []
+        per = self._doc_units(texts)
+        if per is None:  # the slow tokenizer path (U+0130 and the like) has no offsets: one text at a time
+            if len(texts) == 1:
+                return [0], [_EMPTY]
+            out = [self.scan([t]) for t in texts]
+            return [i for i, (found, _) in enumerate(out) if found], [keys[0] for _, keys in out]
+        suspects: set[int] = set()
+        keys_of = [_EMPTY for _ in texts]
+        for side, (ids, doc) in zip((self.exact, self.masked), per):
+            n = self.n
+            w = Windows(ids)
+            if len(side.keys):
+                cand = w.starts(side.key_start, ids, n)
+                cand = cand[doc[cand] == doc[cand + n - 1]]
+                k = side.key_table.get(w.at(cand, n))
+                ok = k >= 0
+                d = doc[cand[ok]]
+                suspects.update(np.unique(d).tolist())
+                if side is self.exact and ok.any():
+                    pairs = np.unique(d * len(side.keys) + k[ok])  # (document, key) pairs, each once
+                    pd, pk = pairs // len(side.keys), pairs % len(side.keys)
+                    cuts = np.searchsorted(pd, np.arange(len(texts) + 1))
+                    for i in np.unique(pd).tolist():
+                        keys_of[i] = pk[cuts[i] : cuts[i + 1]]
+            if side.short_lengths:
+                cand, lens, hs = w.starts_many(side.short_start, ids, side.short_lengths)
+                found = side.short_table.get(hs) >= 0
+                cand, lens = cand[found], lens[found]
+                suspects.update(np.unique(doc[cand[doc[cand] == doc[cand + lens - 1]]]).tolist())
+        return sorted(suspects), keys_of
+
+    def suspects(self, texts: list[str]) -> list[int]:
+        return self.scan(texts)[0]
+
+    def matches(self, text: str) -> list[Match]:
+        return [m for m, _ in self.matches_with_context(text)]
 
     def matches_many(self, texts: list[str]) -> list[list[Match]]:
         out: list[list[Match]] = [[] for _ in texts]
@@ -389,107 +453,159 @@ class Decontaminator:
         return out
 
     def matches_with_context(self, text: str) -> list[tuple[Match, tuple[int, int, int]]]:
-        """Matches, each with (entry, token position in the entry, window length) of its first hit."""
-        h, starts, ends, ntext = token_hashes(text, self.mask_numbers)
-        if len(h) < self.m:
+        """Matches, each with (entry, unit position in the entry, length in units) of its first hit."""
+        h, starts, ends, ntext = token_hashes(text)
+        if len(starts) and starts[0] < 0:
+            uh, cs, ce, ntext = units(text)
+            muh = units(text, mask=True)[0]
+        else:
+            feats = features(starts, ends, ntext) if len(h) else None
+            uh, t0, t1 = units_of_tokens(h, starts, ends, ntext, feats=feats)
+            cs, ce = (starts[t0], ends[t1 - 1]) if len(uh) else (_EMPTY, _EMPTY)
+            muh = units_of_tokens(h, starts, ends, ntext, True, feats=feats)[0]
+        if len(uh) < 2:
             return []
-        ids = self._ids(h)
-        (hm, valid_m), (hn, valid_n) = window_hashes(ids, self.n, self.m)
-        found: dict[int, dict] = {}  # item -> {fields, windows, first (doc pos, len, entry, entry pos)}
-        if len(hn) and len(self._keys):
-            cand = np.flatnonzero(valid_n)
-            k = self._key_table.get(hn[cand])
-            ok = k >= 0
-            doc_pos, key = cand[ok], k[ok]
-            if len(doc_pos):
-                # every posting of every hit window, confirmed token by token against the indexed stream
-                counts = self._ptr[key + 1] - self._ptr[key]
-                doc_pos = np.repeat(doc_pos, counts)
-                post = np.repeat(self._ptr[key] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-                gpos = self._post_gpos[post]
-                same = np.ones(len(post), dtype=bool)
-                for j in range(self.n):
-                    same &= ids[doc_pos + j] == self._stream[gpos + j]
-                for dp, p in zip(doc_pos[same].tolist(), post[same].tolist()):
-                    ent = int(self._post_entry[p])
-                    self._hit(found, ent, dp, self.n, int(self._post_pos[p]))
-        if len(self._short_keys) and len(hm):
-            cand = np.flatnonzero(valid_m)
-            k = self._short_table.get(hm[cand])  # the first of equal keys
-            ok = k >= 0
-            for doc_pos, key in zip(cand[ok].tolist(), k[ok].tolist()):
-                while key < len(self._short_keys) and self._short_keys[key] == hm[doc_pos]:
-                    ent = int(self._short_entry[key])
-                    full = self.entries[ent].ids
-                    if np.array_equal(ids[doc_pos : doc_pos + len(full)], full):
-                        self._hit(found, ent, doc_pos, len(full), 0)
-                    key += 1
-        if not found:
+        ex, mk = self.exact, self.masked
+        dp, post, sdp, sent = ex.hits(ex.ids(uh))
+        mdp, mpost, msdp, msent = mk.hits(mk.ids(muh))
+        keep = ~ex.post_excluded[post]
+        dp, post = dp[keep], post[keep]
+        ev: dict[int, FieldEvidence] = {}
+        first: dict[int, tuple[int, int, int]] = {}  # entry -> (doc unit pos, length, entry unit pos)
+        n = self.n
+        pe = ex.post_entry[post]
+        for e in np.unique(pe).tolist():
+            sel = pe == e
+            positions = np.unique(ex.post_pos[post[sel]])
+            f = ev.setdefault(e, FieldEvidence())
+            f.ngrams = len(positions)
+            f.coverage = len(positions) / max(1, int(ex.eligible_now[e]))
+            f.streak = longest_run(positions)
+            f.run = (f.streak + n - 1) / max(1, self.entries[e].units)
+            i = int(np.argmin(dp[sel]))
+            first[e] = (int(dp[sel][i]), n, int(ex.post_pos[post[sel]][i]))
+        for d, e in zip(sdp.tolist(), sent.tolist()):
+            f = ev.setdefault(e, FieldEvidence())
+            f.whole, f.ngrams = True, max(f.ngrams, 1)
+            if e not in first or first[e][1] != self.entries[e].units or d < first[e][0]:
+                first[e] = (d, self.entries[e].units, 0)  # the first place the whole field is
+        mpe = mk.post_entry[mpost]
+        for e in np.unique(mpe).tolist():
+            positions = np.unique(mk.post_pos[mpost[mpe == e]])
+            f = ev.setdefault(e, FieldEvidence())
+            f.masked_coverage = len(positions) / max(1, int(mk.eligible[e]))
+            f.masked_run = (longest_run(positions) + n - 1) / max(1, self.entries[e].units)
+        for e in msent.tolist():
+            ev.setdefault(e, FieldEvidence()).masked_whole = True
+        # per (item, field): the strongest of its variants
+        best: dict[tuple[int, str], tuple[int, float, int, str, FieldEvidence]] = {}
+        for e, f in ev.items():
+            cls = f.classify(self.thresholds)
+            if cls is None:
+                continue
+            ent = self.entries[e]
+            key = (ent.item, ent.field)
+            cand = (rank(cls), f.coverage, -e, cls, f)
+            if key not in best or cand[:3] > best[key][:3]:
+                best[key] = cand
+        if not best:
             return []
         to_orig = _offset_map(text, ntext)
         out = []
-        for item, rec in sorted(found.items()):
+        for (item, fname), (_, _, neg_e, cls, f) in sorted(
+                best.items(), key=lambda kv: (kv[0][0], list(self.items[kv[0][0]].fields).index(kv[0][1]))):
+            e = -neg_e
             it = self.items[item]
-            doc_pos, length, ent, epos = rec["first"]
-            s, e = int(starts[doc_pos]), int(ends[doc_pos + length - 1])
-            span = (to_orig(s), to_orig(e)) if s >= 0 else (-1, -1)
-            fields = "+".join(f for f in it.fields if f in rec["fields"])
-            out.append((Match(it.benchmark, it.item_id, fields, len(rec["windows"]), *span), (ent, epos, length)))
+            if e in first:
+                d, length, epos = first[e]
+                span = (to_orig(int(cs[d])), to_orig(int(ce[min(d + length, len(ce)) - 1])))
+            else:  # template evidence only: no exact span
+                d, length, epos = 0, 0, 0
+                span = (-1, -1)
+            m = Match(it.benchmark, it.item_id, fname, f.ngrams, *span, cls=cls, coverage=round(f.coverage, 4),
+                      run=round(min(1.0, f.run), 4))
+            out.append((m, (e, epos, length)))
         return out
 
 
+def _in_spans(cs: np.ndarray, ce: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """Whether each unit [cs, ce) overlaps one of the sorted, disjoint character spans."""
+    if len(spans) == 0 or len(cs) == 0:
+        return np.zeros(len(cs), dtype=bool)
+    i = np.searchsorted(spans[:, 0], ce - 1, side="right") - 1
+    ok = i >= 0
+    return ok & (cs < spans[np.maximum(i, 0), 1])
+
+
 def _offset_map(text: str, ntext: str):
-    """Maps an offset in the NFKC text back to the original (identity unless NFKC changed the text)."""
+    """Maps an offset in the NFKC text back to the original (identity unless NFKC changed the text). Only the
+    non-ASCII characters are normalised one by one: NFKC leaves ASCII as it is."""
     if ntext == text:
         return lambda i: i
-    back = []
-    for i, ch in enumerate(text):
-        back += [i] * len(unicodedata.normalize("NFKC", ch))
-    back.append(len(text))
-    if len(back) != len(ntext) + 1:  # composition across characters: proportional estimate
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    widths = np.ones(len(text), dtype=np.int64)
+    for i in np.flatnonzero(cps >= 128).tolist():
+        widths[i] = len(unicodedata.normalize("NFKC", text[i]))
+    if int(widths.sum()) != len(ntext):  # composition across characters: proportional estimate
         scale = len(text) / max(1, len(ntext))
         return lambda i: min(len(text), round(i * scale))
-    return lambda i: back[i]
+    back = np.append(np.repeat(np.arange(len(text)), widths), len(text))
+    return lambda i: int(back[i])
 
 
 class DecontaminationFilter(BaseFilter):
-    """Drops documents holding a benchmark item (or, with `report_only`, keeps and records them).
+    """Drops documents holding a substantial part of a benchmark field (`copy` or `partial`) and records
+    every weaker match (`template`, `incidental`); with `report_only`, keeps every document.
 
-    Every match becomes one record `(doc id, subset, benchmark, item id, field, n-grams, span, snippets)`;
-    `records` holds them after a run, and with `report_dir` the report files are written there when the run
-    ends. The index is built on the first document, in the worker, since steps are pickled to workers.
+    Every match becomes one record `(doc id, subset, benchmark, item id, field, class, coverage, run, span,
+    snippets)`; `records` holds them after a run, and with `report_dir` the report files are written there when
+    the run ends. The index is built on the first document, in the worker, since steps are pickled to workers;
+    `frequency_files` (the scan's per-task corpus document frequencies) are applied to it then.
     """
 
     name = "decontaminate"
 
     def __init__(self, benchmarks=("math", "gsm8k"), files: dict[str, str] | None = None,
-                 ngram: int = 13, mask_numbers: bool = False, max_items_per_ngram: int = 3,
+                 ngram: int = 13, max_items_per_ngram: int = 3,
                  min_item_tokens: int = 8, report_only: bool = False, report_dir: str | None = None,
                  cache_dir: str | None = None, exclusion_writer=None, batch_size: int = 64):
         super().__init__(exclusion_writer, batch_size=batch_size)
         self.benchmarks, self.files = tuple(benchmarks), dict(files or {})
-        self.options = dict(ngram=ngram, mask_numbers=mask_numbers, max_items_per_ngram=max_items_per_ngram,
+        self.options = dict(ngram=ngram, max_items_per_ngram=max_items_per_ngram,
                             min_item_tokens=min_item_tokens)
         self.report_only, self.report_dir, self.cache_dir = report_only, report_dir, cache_dir
         self._index: Decontaminator | None = None
         self.records: list[dict] = []
         self.scanned: dict[str, int] = {}
-        #: a build's parallel scan results (`proofpile.decontam.scan.ScanResults`): look documents up there
-        #: instead of scanning them here
+        #: a build's parallel scan results (`proofpile.decontam.scan.ScanResults`): only the documents found
+        #: there are matched again (with the corpus frequencies applied)
         self.scan = None
+        #: per-task corpus document-frequency files written by the scan (`proofpile.decontam.frequency`)
+        self.frequency_files: list[str] = []
+        self._frequencies_from: list[str] = []
 
     @property
     def index(self) -> Decontaminator:
         if self._index is None:
             self._index = Decontaminator.from_benchmarks(self.benchmarks, self.files, cache_dir=self.cache_dir,
                                                          **self.options)
+        if self.frequency_files and self._frequencies_from != self.frequency_files:
+            from proofpile.decontam.frequency import read_frequencies
+
+            self._index.set_frequencies(*read_frequencies(self.frequency_files))
+            self._frequencies_from = list(self.frequency_files)
         return self._index
 
-    def match_rows(self, batch: list[Document]) -> list[list[dict]]:
+    def scan_batch(self, batch: list[Document]) -> tuple[list[list[dict]], list[np.ndarray]]:
         """The scan itself, shared by this filter and the build's parallel `DecontaminationScan`: per document,
-        its report records (one per benchmark item it holds, empty when clean)."""
-        suspects = set(self.index.suspects([d.text for d in batch]))
-        return [self._rows(d) if i in suspects else [] for i, d in enumerate(batch)]
+        its report records (one per benchmark field it shares n-grams with, empty when clean), and the distinct
+        benchmark n-grams it holds (for the corpus document frequency)."""
+        suspects, keys = self.index.scan([d.text for d in batch])
+        found = set(suspects)
+        return [self._rows(d) if i in found else [] for i, d in enumerate(batch)], keys
+
+    def match_rows(self, batch: list[Document]) -> list[list[dict]]:
+        return self.scan_batch(batch)[0]
 
     def _rows(self, doc: Document) -> list[dict]:
         subset = str(doc.metadata.get("subset", ""))
@@ -498,18 +614,23 @@ class DecontaminationFilter(BaseFilter):
             entry = self.index.entries[ent]
             rows.append({
                 "doc_id": doc.id, "subset": subset, "benchmark": match.benchmark, "item_id": match.item_id,
-                "field": match.field, "ngrams": match.ngrams, "start": match.start, "end": match.end,
+                "field": match.field, "class": match.cls, "removed": match.removed and not self.report_only,
+                "coverage": match.coverage, "run": match.run, "ngrams": match.ngrams,
+                "start": match.start, "end": match.end,
                 "doc_snippet": _snippet(doc.text, match.start, match.end),
-                "item_snippet": entry.text[:300], "ngram": self.index.entry_tokens(entry, epos, length),
+                "item_snippet": entry.text[:300], "ngram": self.index.unit_text(ent, epos, length),
             })
         return rows
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
-        found = self.scan.rows_for(batch) if self.scan is not None else self.match_rows(batch)
+        if self.scan is not None:
+            found = [self._rows(d) if rows else [] for d, rows in zip(batch, self.scan.rows_for(batch))]
+        else:
+            found = self.match_rows(batch)
         return [self._decide(d, rows) for d, rows in zip(batch, found)]
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        return self._decide(doc, self.scan.rows_for([doc])[0] if self.scan is not None else self._rows(doc))
+        return self.filter_batch([doc])[0]
 
     def _decide(self, doc: Document, rows: list[dict]) -> bool | tuple[bool, str]:
         subset = str(doc.metadata.get("subset", ""))
@@ -517,11 +638,11 @@ class DecontaminationFilter(BaseFilter):
         if not rows:
             return True
         for row in rows:
-            self.stat_update(f"contaminated_{row['benchmark']}")
+            self.stat_update(f"{row['class']}_{row['benchmark']}")
             self.records.append(row)
-        if self.report_only:
-            return True
-        return False, "contaminated"
+        if any(r["removed"] for r in rows):
+            return False, "contaminated"
+        return True
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         _ = self.index  # an empty or unreadable index fails before any document passes

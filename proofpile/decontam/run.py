@@ -156,7 +156,40 @@ def decontaminate(inputs: list[Path], out: Path, filt: DecontaminationFilter) ->
     outdir.claim(Path(out), "decontaminate")  # its shards and report would overwrite a user's same-named files
     # one run per --out at a time, and none while an input build is being written
     with outdir.locked(Path(out).resolve(), "decontaminate", lock=outdir.MARKER), outdir.reading(*inputs):
+        _prescan(files, filt)
         return _decontaminate(files, out, filt)
+
+
+class _Suspects:
+    """The documents the first pass found holding benchmark n-grams: only these are matched again."""
+
+    def __init__(self, keys: set):
+        self.keys = keys
+
+    def rows_for(self, batch: list[Document]) -> list[list]:
+        from proofpile.decontam.scan import text_key
+
+        return [[True] if (d.id, text_key(d.text)) in self.keys else [] for d in batch]
+
+
+def _prescan(files: list[tuple[Path, Path]], filt: DecontaminationFilter) -> None:
+    """First pass: the corpus document frequency of every benchmark n-gram (so the corpus's own boilerplate
+    is left out of the evidence) and which documents hold any; the second pass decides."""
+    from datatrove.utils.batching import batched
+
+    from proofpile.decontam.frequency import FrequencyCounter
+    from proofpile.decontam.scan import text_key
+
+    index = filt.index
+    counter = FrequencyCounter(index.exact.keys)
+    suspects = set()
+    for path, _ in files:
+        for batch in batched(read_documents(path), filt.batch_size):
+            found, keys = index.scan([d.text for d in batch])
+            counter.add(keys)
+            suspects.update((batch[i].id, text_key(batch[i].text)) for i in found)
+    index.set_frequencies(counter.keys, counter.counts)
+    filt.scan = _Suspects(suspects)
 
 
 def _decontaminate(files: list[tuple[Path, Path]], out: Path, filt: DecontaminationFilter) -> dict:

@@ -3,7 +3,10 @@ finalize's `decontaminate` step only looks its documents up.
 
 The scan is the expensive part (an n-gram pass over all the text, ~15 MB/s per core), so it runs before
 finalize with one task per task file (fixed by the inputs, never by `--workers`), each writing the report
-records of the documents it found contaminated to `_work/decontaminate/scan/NNNNN.parquet`.
+records of the documents it found holding benchmark n-grams to `_work/decontaminate/scan/NNNNN.parquet`, and
+the document frequency of every benchmark n-gram in its file to `_work/decontaminate/frequencies/NNNNN.parquet`
+(proofpile.decontam.frequency). Finalize sums the frequencies, leaves the corpus's own boilerplate out of the
+evidence, and matches again only the documents the scan found.
 
 The decision still happens where it always did, in finalize after chunk-exact dedup: exact dedup is
 order-dependent and remembers the chunks of every document it passes, contaminated ones included, so dropping
@@ -24,6 +27,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
 
+from proofpile.decontam.frequency import FrequencyCounter
 from proofpile.decontam.ngrams import DecontaminationFilter
 from proofpile.decontam.report import RECORD_SCHEMA
 
@@ -41,6 +45,10 @@ def scan_file(folder: Path, rank: int) -> Path:
     return folder / "scan" / f"{rank:05d}.parquet"
 
 
+def frequency_file(folder: Path, rank: int) -> Path:
+    return folder / "frequencies" / f"{rank:05d}.parquet"
+
+
 class DecontaminationScan(PipelineStep):
     """Task `r` scans task file `r` with the build's `DecontaminationFilter` core and writes the report
     records of every document holding a benchmark item, whether or not finalize will see it."""
@@ -55,10 +63,12 @@ class DecontaminationScan(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         _ = self.filt.index  # an empty or unreadable benchmark fails before any document is read
         found: list[dict] = []
+        counter = FrequencyCounter(self.filt.index.exact.keys)
         row = 0
         for batch in batched(data, self.filt.batch_size):
             with self.track_time():
-                results = self.filt.match_rows(batch)
+                results, keys = self.filt.scan_batch(batch)
+                counter.add(keys)
             for doc, rows in zip(batch, results):
                 self.stat_update("documents")
                 if rows:
@@ -73,6 +83,7 @@ class DecontaminationScan(PipelineStep):
         tmp = out.with_name(out.name + ".tmp")  # a killed task leaves no file that looks finished
         pq.write_table(pa.Table.from_pylist(found, schema=SCAN_SCHEMA), tmp, compression="zstd")
         tmp.replace(out)
+        counter.write(frequency_file(Path(self.folder), rank))
         return
         yield
 
@@ -117,3 +128,4 @@ def run_scan(work: Path, task_files: list[str], steps: list, workers: int, progr
         run_stage([ShardReader(task_files), DecontaminationScan(filt, str(folder))], len(task_files), workers,
                   folder / "logs", "decontamination scan", progress)
     filt.scan = ScanResults([str(scan_file(folder, rank)) for rank in range(len(task_files))])
+    filt.frequency_files = [str(frequency_file(folder, rank)) for rank in range(len(task_files))]

@@ -477,13 +477,24 @@ def _decontam_section(stats: dict) -> str:
                 "benchmarks may occur in the text. Run `proofpile decontaminate` before evaluating on them.")
     items = ", ".join(f"{b} ({n:,} test items)" for b, n in c["items_indexed"].items())
     mode = "report only (nothing removed)" if c["report_only"] else "matching documents removed"
-    out = [(f"## Decontamination\n\nBenchmarks: {items}; word {c['ngram']}-grams of math-normalised tokens, "
-            f"{mode}. **{c['documents_scanned']:,} documents scanned, {c['documents_removed']:,} removed.**")]
+    out = [(f"## Decontamination\n\nBenchmarks: {items}; {c['ngram']}-grams of words (a formula counts as a few "
+            f"words), {mode}. **{c['documents_scanned']:,} documents scanned, {c['documents_removed']:,} removed.** "
+            "A document is removed when it holds a substantial part of a test problem or solution (`copy`, "
+            "`partial`); the same text with other numbers (`template`) and shared boilerplate (`incidental`) are "
+            "reported only. Test items with a hit, as LLEMMA counted them, and by class:")]
     if c["by_benchmark_and_subset"]:
-        rows = [[p["benchmark"], p["subset"], _n(p["items_hit"]), _n(p["documents_hit"]), _n(p["documents_removed"])]
-                for p in c["by_benchmark_and_subset"]]
-        out.append(_md_table(["benchmark", "subset", "items hit", "documents hit", "documents removed"], rows,
-                             {2, 3, 4}))
+        rows = []
+        for p in c["by_benchmark_and_subset"]:
+            fields = p.get("items_hit_by_field") or {}
+            cls = p.get("items_by_class") or {}
+            first = next((n for f, n in fields.items() if f in ("problem", "question")), 0)
+            second = next((n for f, n in fields.items() if f in ("solution", "answer")), 0)
+            rows.append([p["benchmark"], p["subset"], _n(p["items_hit"]), _n(first), _n(second),
+                         *(_n(cls.get(k, 0)) for k in ("copy", "partial", "template", "incidental")),
+                         _n(p["documents_hit"]), _n(p["documents_removed"])])
+        out.append(_md_table(["benchmark", "subset", "items hit", "problems hit", "solutions hit", "copy", "partial",
+                              "template", "incidental", "documents hit", "documents removed"], rows,
+                             set(range(2, 11))))
     else:
         out.append("No document matched any test item.")
     return "\n\n".join(out)

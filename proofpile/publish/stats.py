@@ -316,7 +316,8 @@ def _decontamination(manifest: dict) -> dict | None:
         "documents_scanned": sum(d.get("documents_scanned", {}).values()),
         "documents_removed": d.get("documents_removed", 0),
         "by_benchmark_and_subset": [
-            {k: p.get(k) for k in ("benchmark", "subset", "items_hit", "documents_hit", "documents_removed")}
+            {**{k: p.get(k) for k in ("benchmark", "subset", "items_hit", "documents_hit", "documents_removed")},
+             "items_hit_by_field": p.get("items_hit_by_field", {}), "items_by_class": p.get("items_by_class", {})}
             for p in d.get("by_benchmark_and_subset", [])
         ],
     }
