@@ -4,7 +4,6 @@ from the recipe's typed stage configs."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess

@@ -6,7 +6,6 @@ text and assert a real share is scored and a real share dropped.
 
 import gzip
 import json
-import logging
 
 import pytest
 from datatrove.data import Document

@@ -8,7 +8,6 @@ text fields and how an item gets its id.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field

@@ -213,7 +213,7 @@ class _Side:
     def hits(self, ids: np.ndarray):
         """Confirmed hits of a document's unit ids: (document positions, postings), and whole short fields
         as (document positions, entries)."""
-        n, m = self.n, self.m
+        n = self.n
         dp_out, post_out = _EMPTY, _EMPTY
         w = Windows(ids)
         if len(self.keys):
