@@ -6,7 +6,10 @@ Peers: plain ``trafilatura.extract`` (what the extraction is built on) and, when
 OpenWebMath extractor (``pip install openwebmath-text-extract 'resiliparse<2'``, package ``text_extract``;
 its randomised config is fixed to each option's most likely value). ``--before REF`` adds this extractor as
 it is at git revision REF (e.g. ``main``), loaded beside the working tree's, so a change shows its before/after
-in one run. Every extractor gets the same pages (``html/math`` + ``html/nonmath``) repeated to at least
+in one run. ``proofpile[rp]`` is the same formula pass with resiliparse's main-content selection
+(``engine="resiliparse"``); its text is compared with the default's, word by word over all pages: the share of
+the default's words it keeps, and the share of its own words the default does not have (mostly navigation).
+Every extractor gets the same pages (``html/math`` + ``html/nonmath``) repeated to at least
 ``--mb`` MB, on one core, in this process; the repetitions go round the extractors in turn, so a busy machine
 slows them alike.
 
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +65,21 @@ def count_formulas(text: str) -> tuple[int, int]:
         else:
             display += 1
     return inline, display
+
+
+_WORD = re.compile(r"\w+")
+
+
+def word_overlap(reference: list[str], other: list[str]) -> tuple[float, float]:
+    """Share of ``reference``'s words (counted with multiplicity, page by page) that ``other`` has, and share
+    of ``other``'s words that ``reference`` lacks."""
+    shared = ref_total = other_total = 0
+    for a, b in zip(reference, other):
+        wa, wb = Counter(_WORD.findall(a)), Counter(_WORD.findall(b))
+        shared += sum((wa & wb).values())
+        ref_total += sum(wa.values())
+        other_total += sum(wb.values())
+    return shared / max(ref_total, 1), (other_total - shared) / max(other_total, 1)
 
 
 def load_pages(data: Path) -> list[tuple[str, str, bool]]:
@@ -106,7 +125,10 @@ def extractors(before: str | None = None, workdir: Path | None = None) -> dict[s
 
     from proofpile.extract.html_math import ExtractionError, extract_math_text
 
-    out = {"proofpile": _guarded(extract_math_text, ExtractionError)}
+    out = {
+        "proofpile": _guarded(extract_math_text, ExtractionError),
+        "proofpile[rp]": _guarded(lambda html: extract_math_text(html, engine="resiliparse"), ExtractionError),
+    }
     if before:
         out[f"@{before}"[:14]] = extractor_at(before, workdir)
     out["trafilatura"] = lambda html: trafilatura.extract(html) or ""
@@ -158,11 +180,14 @@ def run(pages, size: int, reps: int, fns: dict[str, object]) -> None:
 
     recall: dict[str, dict[str, tuple[int, int]]] = {}
     invented: dict[str, int] = {}
+    texts: dict[str, list[str]] = {}
     for name, fn in fns.items():
         recall[name] = {}
         invented[name] = 0
+        texts[name] = []
         for page, html, is_math in pages:
-            got = count_formulas(fn(html))
+            texts[name].append(fn(html))
+            got = count_formulas(texts[name][-1])
             if is_math:
                 recall[name][page] = got
             else:
@@ -193,8 +218,13 @@ def run(pages, size: int, reps: int, fns: dict[str, object]) -> None:
     print()
     rate = {name: n_pages / speed[name] for name in fns}
     for peer in [n for n in fns if n.startswith("@")] + ["openwebmath"]:
-        if peer in rate:
-            print(f"proofpile pages/s / {peer}: {rate['proofpile'] / rate[peer]:.2f}x")
+        for ours in ("proofpile", "proofpile[rp]"):
+            if peer in rate and ours in rate:
+                print(f"{ours} pages/s / {peer}: {rate[ours] / rate[peer]:.2f}x")
+    if "proofpile[rp]" in texts:
+        kept, extra = word_overlap(texts["proofpile"], texts["proofpile[rp]"])
+        print(f"proofpile[rp] text against proofpile's: keeps {kept:.1%} of its words; {extra:.1%} of its own words "
+              "are not in it")
     print()
     print("formulas per math page, inline/display (expected first)")
     cols = "".join(f"{n:>14}" for n in fns)
