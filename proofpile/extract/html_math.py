@@ -170,7 +170,7 @@ def extract_math_text(
     truncated = len(html) > max_chars
     if truncated:
         html = html[:max_chars]
-    if _SURROGATES.search(html):  # lxml silently stops at a lone surrogate and loses the rest of the page
+    if _has_surrogates(html):  # lxml silently stops at a lone surrogate and loses the rest of the page
         html = _SURROGATES.sub("\ufffd", html)
     if not html.strip():
         raise ExtractionError("empty page")
@@ -245,14 +245,45 @@ def _html_parser():
 _PARSER = None
 
 
+def _has_surrogates(html: str) -> bool:
+    # strict UTF-8 encoding fails exactly on lone surrogates, and runs ~50x faster than a regex over the page
+    try:
+        html.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+# the control characters trafilatura's INVALID_XML_CHARS removes (but \ufffe, \uffff), as UTF-8 bytes
+_CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32)])
+
+
+def _repair(html: str, beginning: str) -> str:
+    """``trafilatura.utils.repair_faulty_html``, with its regex pass over the whole page run only on the
+    rare page that holds a character it removes: deleting bytes and comparing lengths finds out ~4x faster."""
+    from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, INVALID_XML_CHARS
+
+    raw = html.encode("utf-8", "surrogatepass")
+    if len(raw.translate(None, _CONTROL_BYTES)) != len(raw) or "\ufffe" in html or "\uffff" in html:
+        html = INVALID_XML_CHARS.sub("", html)
+    if "doctype" in beginning:
+        firstline, _, rest = html.partition("\n")
+        html = DOCTYPE_TAG.sub("", firstline, count=1) + "\n" + rest
+    for line in html[:4096].splitlines()[:4]:
+        if "<html" in line and line.endswith("/>"):
+            html = FAULTY_HTML.sub(r"\1>", html, count=1)
+            break
+    return html
+
+
 def _parse(html: str):
     """``trafilatura.utils.load_html`` for a str, step for step, on the parser above."""
     from lxml.html import fromstring
-    from trafilatura.utils import is_dubious_html, repair_faulty_html
+    from trafilatura.utils import is_dubious_html
 
     parser = _html_parser()
     beginning = html[:50].lower()
-    html = repair_faulty_html(html, beginning)
+    html = _repair(html, beginning)
     tree, as_bytes = None, False
     try:
         tree = fromstring(html, parser=parser)
