@@ -61,3 +61,10 @@ def test_step_records_the_engine_only_when_not_the_default():
     default = list(MathHtmlExtractor().run(iter([Document(text=doc, id="a", metadata={})])))
     assert rp[0].metadata["engine"] == "resiliparse" and rp[0].metadata["n_inline"] == 1
     assert "engine" not in default[0].metadata
+
+
+def test_page_resiliparse_throws_away_goes_to_trafilatura(shared_data):
+    # a real news page whose article resiliparse's main-content heuristics drop whole (it keeps one line)
+    html = (shared_data / "html/nonmath/meedia.de.freenet.html").read_bytes().decode("utf-8", errors="replace")
+    rp, default = extract_math_text(html, engine="resiliparse"), extract_math_text(html)
+    assert rp.engine == "trafilatura" and rp.text == default.text and len(rp.text) > 1000

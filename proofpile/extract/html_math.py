@@ -19,8 +19,10 @@ assistive MathML) get the formula read back from the drawing's structure (``proo
 
 Main-content selection can also be resiliparse's (``engine="resiliparse"``, the recipe's ``extract.engine``):
 the same formula pass, then the page, placeholders and all, rendered by resiliparse's main-content heuristics,
-which OpenWebMath's own extractor is built on. About twice as fast; on the bench pages it keeps ~93% of
-trafilatura's words and adds ~8% more, mostly navigation (bench/open_web_math.py), so it is not the default.
+which OpenWebMath's own extractor is built on; where it keeps under 250 characters of a page, trafilatura
+chooses instead (``Extraction.engine`` says which did). About twice as fast, with the same formulas; on the
+bench pages it keeps ~93% of trafilatura's words and adds ~8% more, mostly navigation
+(bench/open_web_math.py), so it is not the default.
 
 Literal dollar signs in prose are written ``\\$`` (as OpenWebMath does), so that every unescaped ``$`` in the
 output is a math delimiter; code (``<pre>``, ``<code>``) is left verbatim.
@@ -194,6 +196,8 @@ def extract_math_text(
         text = "\n\n".join(t for t in (_resiliparse_text(_alone(post), False) for post in posts) if t)
         if not text:
             posts, text = [], _resiliparse_text(tree, True)
+            if len(text) < _RESILIPARSE_MIN_CHARS:  # its heuristics threw the whole page away: ask trafilatura
+                engine, text = ENGINES[0], _main_text(tree, url)
     else:
         text = "\n\n".join(t for t in (_main_text(_alone(post), url, fast=True) for post in posts) if t)
         if not text:
@@ -314,6 +318,12 @@ def _main_text(tree, url: str | None, fast: bool = False) -> str | None:
     return trafilatura.extract(
         tree, url=url, output_format="txt", include_comments=True, include_tables=True, favor_recall=True, fast=fast
     )
+
+
+#: below this, a resiliparse main-content text is taken for a failure of its heuristics (on the bench pages it
+#: returned nothing, or a line, for 2 of 122 ordinary pages that trafilatura extracts fine): trafilatura's
+#: minimum extraction size, see trafilatura.settings
+_RESILIPARSE_MIN_CHARS = 250
 
 
 def _resiliparse_text(tree, main_content: bool) -> str:
@@ -757,8 +767,8 @@ class MathHtmlExtractor(PipelineStep):
                     doc.metadata["extraction"] = result.extraction
                     doc.metadata["qa_posts"] = result.qa_posts
                     self.stat_update("extracted_qa_posts")
-                if result.engine != ENGINES[0]:  # absent with the default, as metadata always was
-                    doc.metadata["engine"] = result.engine
+                if self.engine != ENGINES[0]:  # absent with the default, as metadata always was
+                    doc.metadata["engine"] = result.engine  # trafilatura where resiliparse kept next to nothing
                 if result.math_found:
                     self.stat_update("math_found")
                 self.stat_update("forwarded")
