@@ -55,7 +55,9 @@ class CodeRulesStage(StageConfig):
 
 @declare_stage("code_rules", config=CodeRulesStage, where="per_document", order=20,
                purpose="per-language rules of the original AlgebraicStack build (math imports, theorem keywords, "
-                       "vendored or generated files)")
+                       "vendored or generated files)",
+               signals=("numerical_density", "test_ratio", "math_imports", "math_includes", "lexer",
+                        "benchmark_names"))
 def _code_rules(cfg, plan):
     from proofpile.filters.code_rules import CodeRulesFilter
 
