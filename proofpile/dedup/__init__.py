@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from proofpile.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from proofpile.dedup.exact import ChunkDedupFilter, ChunkDeduplicator
@@ -22,9 +23,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = globals()[name] = getattr(importlib.import_module(_EXPORTS[name]), name)
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
