@@ -9,7 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from proofpile.errors import ProofpileError
-from proofpile.stages import DecontaminateStage, NearDedupStage, PackStage
+from proofpile.decontam.stage import DecontaminateStage
+from proofpile.dedup.stage import NearDedupStage
+from proofpile.pack.stage import PackStage
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -53,7 +55,7 @@ app = typer.Typer(cls=_OneErrorLine, add_completion=False, no_args_is_help=True,
 
 
 def _stage_config(model, **given):
-    """A recipe stage's typed config (`proofpile.stages`) from a standalone command's options: an option left
+    """A recipe stage's typed config (its `StageConfig`) from a standalone command's options: an option left
     unset (None) takes the model's default, so each default is written once, in the model."""
     from pydantic import ValidationError
 

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from proofpile.custom_steps import CustomStep
 from proofpile.errors import ProofpileError
 from proofpile.stage_registry import declared, names
-from proofpile.stages import LID_176_URL  # noqa: F401 (the langid stage's default, known here since 0.1)
+from proofpile.filters.langid import LID_176_URL  # noqa: F401 (the langid stage's default, known here since 0.1)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECIPE_DIRS = (Path("recipes"), REPO_ROOT / "recipes")
@@ -102,7 +102,7 @@ class Sources(_Model):
 
 class _StagesBase(_Model):
     """Every stage is off unless the recipe enables it. The fields, one per stage in run order, are made from
-    the stage declarations (proofpile.stage_registry, proofpile.stages): a stage is declared in one place.
+    the stage declarations (proofpile.stage_registry): a stage is declared in one place, next to its step.
     `custom` lists the recipe's own datatrove steps (proofpile.custom_steps)."""
 
     @model_serializer(mode="wrap")

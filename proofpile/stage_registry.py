@@ -7,9 +7,17 @@ config model, and `recipes.Stages`, the per-document routing of `--set` in whole
 finalize step lists (`proofpile.stages`), the post-build runs and the dataset card's chain are read from the
 declarations, so a half-declared stage cannot exist.
 
-Declarations are found by importing `proofpile.stages` (the built-in stages) and every module of the
+Declarations are found by importing the modules of `DECLARING_MODULES` (each built-in stage is declared in
+the module of its step, or in a small `stage` module of its package) and every module of the
 `proofpile.filters` package: a new filter is one module there, with its `BaseFilter`, its config model and
-its declaration.
+its declaration. A declaring module must not import `proofpile.recipes` at its top level: `recipes.Stages`
+is made from the declarations while `proofpile.recipes` is being imported.
+
+A stage's `order` is its run position, so each recipe enables the ones it needs and gets them in a sensible
+order (web pages: prefilter -> extract -> language ID -> classifier; code: notebook -> code rules -> language
+ID); `recipes.Stages` lists them in the same order. A builder takes (stage config, build plan) and returns a
+step or a list of steps; it must stay cheap, since `--dry-run` calls it too: heavy objects load lazily inside
+the steps. The crawl, decide and finalize step lists are assembled in `proofpile.stages`.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -30,8 +39,18 @@ WHERE: tuple[str, ...] = ("per_document", "finalize", "after")
 #: `stages.custom` holds a recipe's own steps (proofpile.custom_steps), so no stage may take that name
 RESERVED = ("custom",)
 
-#: modules whose import declares stages; every module of these packages is imported too
-DECLARING_MODULES = ("proofpile.stages", "proofpile.dropped")
+#: modules whose import declares stages (the built-in ones outside `proofpile.filters`); every module of the
+#: packages in DECLARING_PACKAGES is imported too
+DECLARING_MODULES = (
+    "proofpile.extract.notebook",  # notebook
+    "proofpile.extract.stage",  # extract
+    "proofpile.dedup.stage",  # near_dedup
+    "proofpile.dedup.exact",  # exact_dedup
+    "proofpile.decontam.stage",  # decontaminate
+    "proofpile.dropped",  # dropped
+    "proofpile.pack.stage",  # pack
+    "proofpile.publish.card",  # card
+)
 DECLARING_PACKAGES = ("proofpile.filters",)
 
 
@@ -66,6 +85,15 @@ class StageSpec:
     decide: Callable[..., Any] | None = None
     #: metadata keys the stage stores on each document (kept with every dropped document's row)
     signals: tuple[str, ...] = ()
+
+
+def recipe_path(plan, ref: str | None) -> str | None:
+    """A recipe's file reference as a usable path: URLs as they are, relative paths from the project root."""
+    from proofpile.recipes import resolve_relative
+
+    if ref is None or "://" in ref or Path(ref).is_absolute():
+        return ref
+    return str(resolve_relative(plan.recipe_path, ref))
 
 
 _DECLARED: dict[str, StageSpec] = {}

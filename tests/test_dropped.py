@@ -14,7 +14,7 @@ from proofpile.publish.card import write_card
 from proofpile.publish.hub import local_files
 from proofpile.publish.stats import compute_stats, render_stats
 
-from .test_build import run_cli
+from .test_build import run_cli, sample_args
 
 
 def owm(out: Path, lid_model: Path, *extra: str) -> None:
@@ -41,6 +41,16 @@ def test_every_per_document_drop_is_a_row_with_its_scores(build: Path):
     # the kept documents are exactly those not in the table
     kept = {r["id"] for p in (build / "data").rglob("*.parquet") for r in pq.read_table(p, columns=["id"]).to_pylist()}
     assert not kept & {r["id"] for r in rows}
+
+
+def test_code_rule_drops_keep_the_signals_their_verdict_computed(tmp_path: Path, lid_model: Path):
+    out = tmp_path / "as"
+    run_cli(*sample_args(out, lid_model))
+    rows = [r for r in pq.read_table(out / "dropped" / "algebraic-stack.parquet").to_pylist()
+            if r["stage"] == "code_rules"]
+    by_reason = {r["reason"]: json.loads(r["scores"]) for r in rows}
+    assert by_reason["numerical_density"]["numerical_density"] > 0.5
+    assert by_reason["no_math_import"]["math_imports"] == []
 
 
 def test_stats_card_and_publish(build: Path):

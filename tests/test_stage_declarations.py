@@ -27,6 +27,24 @@ def test_every_declared_stage_is_in_stages_the_routing_and_the_card():
     assert "max_line_length" in PER_DOCUMENT_STAGES  # found in proofpile/filters/ with no other registration
 
 
+def test_each_built_in_stage_is_declared_beside_its_step_in_its_release_order():
+    # its config model, declaration and builder in one module of the step's package, not in a central file; the
+    # orders are the release's: `recipes.Stages` field order (the manifest's recipe dump) and run order follow them
+    where = {s.name: (s.order, s.func.__module__) for s in declared()}
+    assert where == {
+        "notebook": (10, "proofpile.extract.notebook"), "code_rules": (20, "proofpile.filters.code_rules"),
+        "prefilter": (30, "proofpile.filters.math_prefilter"), "extract": (40, "proofpile.extract.stage"),
+        "langid": (50, "proofpile.filters.langid"), "math_classifier": (60, "proofpile.filters.math_classifier"),
+        "quality": (70, "proofpile.filters.quality"), "max_line_length": (75, "proofpile.filters.max_line_length"),
+        "near_dedup": (80, "proofpile.dedup.stage"), "exact_dedup": (90, "proofpile.dedup.exact"),
+        "decontaminate": (100, "proofpile.decontam.stage"), "dropped": (105, "proofpile.dropped"),
+        "pack": (110, "proofpile.pack.stage"), "card": (120, "proofpile.publish.card"),
+    }
+    for s in declared():
+        assert s.config.__module__ == s.func.__module__, s.name
+        assert s.decide is None or s.decide.__module__ == s.func.__module__, s.name
+
+
 def test_a_half_declared_stage_is_refused_at_declaration():
     class Cfg(StageConfig):
         x: int = Field(1)

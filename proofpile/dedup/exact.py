@@ -13,6 +13,9 @@ from __future__ import annotations
 import xxhash
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from pydantic import Field
+
+from proofpile.stage_registry import StageConfig, declare_stage
 
 
 class ChunkDeduplicator:
@@ -57,3 +60,13 @@ class ChunkDedupFilter(BaseFilter):
         if self._dedup.is_duplicate(doc.text):
             return False, "duplicate_chunk"
         return True
+
+
+class ExactDedupStage(StageConfig):
+    chunk_chars: int = Field(2048, gt=0)
+
+
+@declare_stage("exact_dedup", config=ExactDedupStage, where="finalize", order=90,
+               purpose="chunk-exact dedup: a document sharing any chunk with an earlier one is dropped")
+def _stage(cfg, plan):
+    return ChunkDedupFilter(chunk_chars=cfg.chunk_chars)

@@ -37,7 +37,7 @@ import numpy as np
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from proofpile.stages import NearDedupStage
+from proofpile.dedup.stage import NearDedupStage
 
 _FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
@@ -61,7 +61,7 @@ def fmix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
-#: the defaults are the recipe's `near_dedup` section's (proofpile.stages), written once there
+#: the defaults are the recipe's `near_dedup` section's (proofpile.dedup.stage), written once there
 _DEFAULTS = NearDedupStage()
 
 

@@ -34,7 +34,7 @@ from proofpile.dedup import lsh
 from proofpile.dedup.minhash import MinHashParams, MinhashSignatures, s_curve
 from proofpile.errors import ProofpileError
 from proofpile.shards import from_row, parse_shard_name
-from proofpile.stages import NearDedupStage
+from proofpile.dedup.stage import NearDedupStage
 
 DEFAULT_PRIORITY = tuple(NearDedupStage().priority)
 WORK = "_work"

@@ -20,6 +20,7 @@ from datatrove.utils.logging import logger
 
 from proofpile.documents import loggable
 from proofpile.errors import ProofpileError
+from proofpile.stage_registry import StageConfig, declare_stage
 
 _IMAGE_KEYS = frozenset(("image/png", "image/jpeg", "image/svg+xml", "png", "jpeg", "svg"))
 _V3_OUTPUT_TYPES = {"pyout": "execute_result", "pyerr": "error"}
@@ -158,3 +159,13 @@ class NotebookToMarkdown(PipelineStep):
             self.stat_update("converted")
             self.update_doc_stats(doc)
             yield doc
+
+
+class NotebookStage(StageConfig):
+    pass
+
+
+@declare_stage("notebook", config=NotebookStage, where="per_document", order=10,
+               purpose="Jupyter notebooks converted to Markdown")
+def _stage(cfg, plan):
+    return NotebookToMarkdown()

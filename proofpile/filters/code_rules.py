@@ -23,6 +23,8 @@ from datatrove.data import Document
 from datatrove.utils.logging import logger
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
+from proofpile.stage_registry import StageConfig, declare_stage
+
 LANGUAGES: tuple[str, ...] = (
     "python",
     "c",
@@ -653,3 +655,16 @@ class CodeRulesFilter(BaseFilter):
         verdict = _RULES[lang](doc.text, meta.get("path") or "", meta.get("repo") or "")
         meta.update(verdict.signals)
         return True if verdict.keep else (False, verdict.reason)
+
+
+class CodeRulesStage(StageConfig):
+    languages: list[str] | None = None
+
+
+@declare_stage("code_rules", config=CodeRulesStage, where="per_document", order=20,
+               purpose="per-language rules of the original AlgebraicStack build (math imports, theorem keywords, "
+                       "vendored or generated files)",
+               signals=("numerical_density", "test_ratio", "math_imports", "math_includes", "lexer",
+                        "benchmark_names"))
+def _stage(cfg, plan):
+    return CodeRulesFilter(languages=cfg.languages)

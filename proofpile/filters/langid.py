@@ -15,8 +15,13 @@ from pathlib import Path
 from datatrove.data import Document
 from datatrove.utils.logging import logger
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from pydantic import Field
 
 from proofpile.atomic import atomic_path
+from proofpile.stage_registry import StageConfig, declare_stage
+
+#: where the default fastText language-ID model is fetched from when the recipe names no local file
+LID_176_URL = "https://dl.fbaipublicfiles.com/fasttext/supervised-models/lid.176.bin"
 
 _LABEL_PREFIX = "__label__"
 CACHE_DIR = Path("~/.cache/proofpile").expanduser()
@@ -245,3 +250,31 @@ class LanguageIdDecision(BaseFilter):
         if "lid_lang" not in doc.metadata:
             return True
         return language_verdict(doc, self.keep, self.threshold)
+
+
+class LangIdStage(StageConfig):
+    model: str = LID_176_URL
+    languages: list[str] | None = Field(default_factory=lambda: ["tex"], description="empty/null = every document")
+    keep: list[str] = Field(default_factory=lambda: ["en"])
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+
+
+def _decision(cfg, plan):
+    return LanguageIdDecision(keep=cfg.keep, threshold=cfg.threshold)
+
+
+@declare_stage("langid", config=LangIdStage, where="per_document", order=50,
+               purpose="fastText language identification", decisions=("keep", "threshold"),
+               decide=_decision, signals=("lid_lang", "lid_score"))
+def _stage(cfg, plan):
+    from proofpile.recipes import resolve_relative
+
+    model = cfg.model
+    if model == LID_176_URL and os.environ.get("PROOFPILE_LID_MODEL"):  # a site-wide local copy, for offline nodes
+        model = os.environ["PROOFPILE_LID_MODEL"]
+    if "://" not in model and not Path(model).is_absolute():
+        model = str(resolve_relative(plan.recipe_path, model))
+    # the code-language restriction is always passed: the recipe, not the library default, decides it
+    # scores only: `keep` and `threshold` are applied by the decide stage (_decision)
+    return LanguageIdFilter(model=model, languages=cfg.languages, keep=cfg.keep, threshold=cfg.threshold,
+                            decide=False)

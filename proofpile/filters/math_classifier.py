@@ -19,6 +19,9 @@ from pathlib import Path
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from pydantic import Field
+
+from proofpile.stage_registry import StageConfig, declare_stage, recipe_path
 
 MATH_LABEL = "__label__math"
 OTHER_LABEL = "__label__other"
@@ -144,3 +147,21 @@ class MathScoreDecision(BaseFilter):
         if "math_score" not in doc.metadata:
             return True
         return math_verdict(self, doc, self.threshold_math, self.threshold_nomath)
+
+
+class MathClassifierStage(StageConfig):
+    model: str | None = Field(None, description="fastText MathScore model; none = the one shipped in the package")
+    threshold_math: float = Field(0.17, ge=0.0, le=1.0, description="when the extractor found math")
+    threshold_nomath: float = Field(0.8, ge=0.0, le=1.0, description="when it found none")
+
+
+def _decision(cfg, plan):
+    return MathScoreDecision(threshold_math=cfg.threshold_math, threshold_nomath=cfg.threshold_nomath)
+
+
+@declare_stage("math_classifier", config=MathClassifierStage, where="per_document", order=60,
+               purpose="MathScore fastText classifier", decisions=("threshold_math", "threshold_nomath"),
+               decide=_decision, signals=("math_score", "math_found"))
+def _stage(cfg, plan):
+    return MathScoreFilter(model=recipe_path(plan, cfg.model), threshold_math=cfg.threshold_math,
+                           threshold_nomath=cfg.threshold_nomath, decide=False)

@@ -31,6 +31,9 @@ import re
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from pydantic import Field, model_validator
+
+from proofpile.stage_registry import StageConfig, declare_stage, recipe_path
 
 #: math markup: a page carrying one of these holds formulas (or is about to render them)
 MARKUP_MARKERS = (
@@ -213,3 +216,31 @@ def prefilter_branch(html: str) -> str | None:
     if _DEFAULT is None:
         _DEFAULT = MathPrefilter()
     return _DEFAULT.branch(html)[0]
+
+
+class PrefilterStage(StageConfig):
+    """OpenWebMath stage 1, on raw HTML (proofpile.filters.math_prefilter): markers, then a plain-text look."""
+
+    threshold: float = Field(0.5, ge=0.0, le=1.0,
+                             description="MathScore of the plain-text rendering that lets a page with only a "
+                                         "hint marker and no TeX formula go on")
+    min_formulas: int = Field(1, ge=0, description="TeX formulas in the plain-text rendering that let a page with "
+                                                   "only a hint marker go on (0: the classifier alone decides)")
+    model: str | None = Field(None, description="fastText MathScore model; none = the one shipped in the package")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_min_chars(cls, data):
+        # recipes written for the one-stage prefilter: say what replaced the key rather than only refusing it
+        if isinstance(data, dict) and "min_chars" in data:
+            raise ValueError("min_chars is gone: pages without math markup are now judged on their plain text "
+                             "(prefilter.threshold, prefilter.min_formulas)")
+        return data
+
+
+@declare_stage("prefilter", config=PrefilterStage, where="per_document", order=30,
+               purpose="raw-HTML math prefilter: MathJax/KaTeX/MathML markup markers go on; pages with only a "
+                       "hint (a renderer's name, LaTeX commands) go on if their plain text shows TeX or MathScore",
+               signals=("prefilter",))
+def _stage(cfg, plan):
+    return MathPrefilter(threshold=cfg.threshold, min_formulas=cfg.min_formulas, model=recipe_path(plan, cfg.model))

@@ -20,6 +20,9 @@ from urllib.parse import urlsplit
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from pydantic import Field
+
+from proofpile.stage_registry import StageConfig, declare_stage, recipe_path
 
 
 def _accented_letters() -> str:
@@ -188,3 +191,37 @@ class PerplexityDecision(BaseFilter):
         if "perplexity" not in doc.metadata:
             return True
         return perplexity_verdict(doc, self.max_perplexity)
+
+
+class QualityStage(StageConfig):
+    min_chars: int = Field(100, ge=0)
+    max_accented_ratio: float = Field(0.015, ge=0.0, le=1.0)
+    url_blocklist: list[str] = Field(default_factory=list, description="domains (with subdomains) or URL substrings")
+    url_blocklist_files: list[str] = Field(default_factory=list, description="files of such entries, # comments")
+    kenlm_model: str | None = Field(None, description="KenLM model for the perplexity cut; none = no cut")
+    max_perplexity: float = Field(15_000, gt=0)
+
+
+def _decision(cfg, plan):
+    # no KenLM model, no perplexity stored: nothing to decide (and no thresholds step to show)
+    return PerplexityDecision(max_perplexity=cfg.max_perplexity) if cfg.kenlm_model else None
+
+
+# the length, accented-letter and blocklist rules stay in the crawl: cheap, and pages they drop would only
+# swell the task files; the model-scored perplexity cut is a decision
+@declare_stage("quality", config=QualityStage, where="per_document", order=70,
+               purpose="quality rules (length, accented-letter ratio, URL blocklist, optional KenLM perplexity)",
+               signals=("accented_ratio", "perplexity"), decisions=("max_perplexity",), decide=_decision)
+def _stage(cfg, plan):
+    from proofpile.recipes import RecipeError
+
+    try:
+        steps = [QualityFilter(min_chars=cfg.min_chars, max_accented_ratio=cfg.max_accented_ratio,
+                               url_blocklist=cfg.url_blocklist,
+                               url_blocklist_files=[recipe_path(plan, f) for f in cfg.url_blocklist_files])]
+    except (OSError, UnicodeDecodeError) as e:
+        raise RecipeError(f"{plan.recipe_path}: stages.quality.url_blocklist_files: {e}") from None
+    if cfg.kenlm_model:
+        steps.append(PerplexityFilter(model=recipe_path(plan, cfg.kenlm_model), max_perplexity=cfg.max_perplexity,
+                                      decide=False))
+    return steps

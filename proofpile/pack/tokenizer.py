@@ -18,10 +18,10 @@ import numpy as np
 
 from proofpile.errors import ProofpileError
 from proofpile.shards import sha256_file
-from proofpile.stages import PackStage
+from proofpile.pack.stage import PackStage
 
 #: Code Llama's tokenizer: the Llama 2 pieces plus 16 infilling/extra tokens (32,016)
-DEFAULT_TOKENIZER = PackStage().tokenizer  # the recipe stage's default (proofpile.stages)
+DEFAULT_TOKENIZER = PackStage().tokenizer  # the recipe stage's default (proofpile.pack.stage)
 
 _BOS_NAMES = ("<s>", "<|begin_of_text|>", "<bos>", "<|startoftext|>")
 _EOS_NAMES = ("</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>")

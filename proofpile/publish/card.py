@@ -19,6 +19,7 @@ from proofpile.atomic import write_text
 from proofpile.publish.plots import FIGURES, step_label, write_plots
 from proofpile.publish.stats import StatsError, compute_stats, load_manifest, manifest_shape
 from proofpile.redact import redact_tree
+from proofpile.stage_registry import StageConfig, declare_stage
 
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -560,3 +561,14 @@ def _reproduce(manifest: dict) -> str:
     return (f"## Reproducing\n\n```\nproofpile build {recipe.get('name')} --out DIR\nproofpile card DIR\n```\n\n"
             f"with the recipe in `manifest.json` (`recipe.resolved`); built with {shown}. Outputs are "
             "byte-identical for the same inputs and parameters, whatever the number of workers.")
+
+
+class CardStage(StageConfig):
+    """After the build (and pack): the Hub dataset card `README.md` with plots in `assets/`
+    (proofpile.publish), so a finished build can go to the Hub as it is."""
+
+
+@declare_stage("card", config=CardStage, where="after", order=120, in_card=False,
+               purpose="the Hub dataset card `README.md` with plots in `assets/`")
+def _stage(cfg, plan, manifest: dict, workers: int, progress: bool) -> None:
+    write_card(plan.out)  # last: it describes the shards, the funnel and the token counts
