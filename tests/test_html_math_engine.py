@@ -68,3 +68,14 @@ def test_page_resiliparse_throws_away_goes_to_trafilatura(shared_data):
     html = (shared_data / "html/nonmath/meedia.de.freenet.html").read_bytes().decode("utf-8", errors="replace")
     rp, default = extract_math_text(html, engine="resiliparse"), extract_math_text(html)
     assert rp.engine == "trafilatura" and rp.text == default.text and len(rp.text) > 1000
+
+
+def test_recipe_stage_passes_the_engine_on():
+    from pydantic import ValidationError
+
+    from proofpile.extract.stage import ExtractStage, _stage
+
+    assert _stage(ExtractStage(engine="resiliparse"), None).engine == "resiliparse"
+    assert _stage(ExtractStage(), None).engine == "trafilatura"
+    with pytest.raises(ValidationError):
+        ExtractStage(engine="readability")
