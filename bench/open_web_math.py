@@ -104,7 +104,9 @@ def extractor_at(ref: str, workdir: Path):
     """``extract_math_text`` as it is at git revision ``ref``: its ``proofpile`` package is unpacked into
     ``workdir`` and imported under the same name, then the working tree's modules are put back (the old
     functions keep the old modules through their globals)."""
-    tar = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "proofpile"], capture_output=True, check=True)
+    tar = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "proofpile"], capture_output=True)
+    if tar.returncode:
+        sys.exit(f"--before {ref}: git archive failed: {tar.stderr.decode(errors='replace').strip()}")
     subprocess.run(["tar", "-x", "-C", str(workdir)], input=tar.stdout, check=True)
     mine = {k: v for k, v in sys.modules.items() if k == "proofpile" or k.startswith("proofpile.")}
     for k in mine:
