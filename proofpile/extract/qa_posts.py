@@ -50,6 +50,14 @@ _RULES = (
 
 
 @cache
+def _marker_matcher():
+    # all the markers in one Aho-Corasick pass over the page: a third of the time of one ``in`` per marker
+    import ahocorasick_rs
+
+    return ahocorasick_rs.AhoCorasick([m for markers, _ in _RULES for m in markers])
+
+
+@cache
 def _query(rules: tuple[int, ...]) -> etree.XPath:
     # one XPath, evaluated in C: a union comes back in document order with each element once (a StackExchange
     # body matches both its class rule and the microdata rule)
@@ -62,7 +70,11 @@ def post_bodies(tree, html: str | None = None) -> list:
     ``html``, the source ``tree`` was parsed from, lets a page that names none of the markers skip the XPath:
     substring tests on the raw text cost a tenth of one walk over the tree, and most pages are not forums.
     """
-    rules = tuple(i for i, (markers, _) in enumerate(_RULES) if html is None or any(m in html for m in markers))
+    if html is None:
+        rules = tuple(range(len(_RULES)))
+    else:
+        present = set(_marker_matcher().find_matches_as_strings(html, overlapping=True))
+        rules = tuple(i for i, (markers, _) in enumerate(_RULES) if present.intersection(markers))
     if not rules:
         return []
     found = _query(rules)(tree)
