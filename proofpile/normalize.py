@@ -185,12 +185,17 @@ def _special_hashes():
     return _special
 
 
-def token_hashes(text: str, mask_numbers: bool = False):
+def token_hashes(text: str, mask_numbers: bool = False, nfkc: bool = False, fallback: bool = True):
     """`tokens(text, mask_numbers)` as `(hashes, starts, ends, ntext)`: uint64 `token_hash` of each token and
-    its character span in `ntext`, the NFKC form of `text` (which is `text` itself for most inputs)."""
+    its character span in `ntext`, the NFKC form of `text` (which is `text` itself for most inputs).
+
+    `nfkc=True` says `text` is in NFKC already (a caller that normalised many texts one by one: NFKC of a
+    long joined text costs more than that of its parts, as one non-ASCII character sends it all through the
+    full algorithm). `fallback=False` returns None where the slow path (no offsets) would be taken, for a
+    caller that would rather split its batch than pay for string tokens it does not use."""
     import numpy as np
 
-    ntext = unicodedata.normalize("NFKC", text)
+    ntext = text if nfkc else unicodedata.normalize("NFKC", text)
     if not ntext:
         return _slow_token_hashes(ntext, mask_numbers)
     co = np.frombuffer(ntext.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -198,7 +203,7 @@ def token_hashes(text: str, mask_numbers: bool = False):
     if cp is not None and (co == 0x3A3).any():  # capital sigma lowercases by context (final ς)
         cp = np.frombuffer(ntext.lower().encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if cp is None:  # a character whose lowercase is longer (U+0130): take the slow path
-        return _slow_token_hashes(ntext, mask_numbers)
+        return _slow_token_hashes(ntext, mask_numbers) if fallback else None
     cls = _classes(cp)
     n = len(cp)
     bs = np.flatnonzero(cp == 92)

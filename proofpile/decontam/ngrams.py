@@ -386,12 +386,14 @@ class Decontaminator:
 
     def _doc_units(self, texts: list[str]):
         """Exact and masked unit ids of many texts at once, with the text each unit belongs to."""
-        joined = "\n".join(texts)
-        h, starts, ends, ntext = token_hashes(joined)
-        if len(starts) and starts[0] < 0:
+        # NFKC text by text (a newline joins nothing, so the join of the parts is the NFKC of the join): most
+        # texts are normalised already, and the few that are not cost less alone than the whole batch would
+        nfkc = [t if unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t) for t in texts]
+        found = token_hashes("\n".join(nfkc), nfkc=True, fallback=False)
+        if found is None or (len(found[1]) and found[1][0] < 0):
             return None
-        lengths = [len(t) if unicodedata.is_normalized("NFKC", t) else len(unicodedata.normalize("NFKC", t))
-                   for t in texts]
+        h, starts, ends, ntext = found
+        lengths = [len(t) for t in nfkc]
         bounds = np.cumsum(np.array(lengths, dtype=np.int64) + 1)
         tcut = np.searchsorted(starts, np.concatenate([[0], bounds[:-1]]))
         out = []
@@ -410,11 +412,12 @@ class Decontaminator:
         if not texts:
             return [], []
         per = self._doc_units(texts)
-        if per is None:  # the slow tokenizer path (U+0130 and the like) has no offsets: one text at a time
-            if len(texts) == 1:
+        if per is None:  # the slow tokenizer path (U+0130 and the like) has no offsets: halve the batch until
+            if len(texts) == 1:  # the texts that need it are alone (each one a suspect, matched in full)
                 return [0], [_EMPTY]
-            out = [self.scan([t]) for t in texts]
-            return [i for i, (found, _) in enumerate(out) if found], [keys[0] for _, keys in out]
+            half = len(texts) // 2
+            (f1, k1), (f2, k2) = self.scan(texts[:half]), self.scan(texts[half:])
+            return f1 + [half + i for i in f2], k1 + k2
         suspects: set[int] = set()
         keys_of = [_EMPTY for _ in texts]
         for side, (ids, doc) in zip((self.exact, self.masked), per):
