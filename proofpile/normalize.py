@@ -95,6 +95,8 @@ def _classes(cps):
         for i in range(0x10000):
             table[i] = _char_class(chr(i))
         _class_table = table
+    if len(cps) == 0 or cps.max() < 0x10000:  # the common case: one gather (a max is cheaper than a where)
+        return _class_table[cps]
     big = cps >= 0x10000
     cls = _class_table[np.where(big, 0, cps)]
     if big.any():
@@ -117,6 +119,9 @@ def _lowercase(cps):
             table[i] = ord(lo) if len(lo) == 1 else 0xFFFFFFFF
         table[65:91] += 32
         _lower_table = table
+    if len(cps) == 0 or cps.max() < 0x10000:
+        out = _lower_table[cps]
+        return None if (out == 0xFFFFFFFF).any() else out
     big = cps >= 0x10000
     out = _lower_table[np.where(big, 0, cps)]
     if big.any():

@@ -77,6 +77,18 @@ def features(starts: np.ndarray, ends: np.ndarray, ntext: str, breaks: np.ndarra
     return cp, first, word, punct, brk
 
 
+def _divisible(x: np.ndarray, d: int) -> np.ndarray:
+    """`x % d == 0` for uint64 `x` without a division (a uint64 division per token was a tenth of the unit
+    cutting): `d` = 2^k * odd o, and x is a multiple of o exactly when x * o^-1 (mod 2^64) <= (2^64-1) // o."""
+    k = (d & -d).bit_length() - 1
+    o = d >> k
+    with np.errstate(over="ignore"):
+        ok = x * np.uint64(pow(o, -1, 1 << 64)) <= np.uint64(((1 << 64) - 1) // o)
+    if k:
+        ok &= (x & np.uint64((1 << k) - 1)) == 0
+    return ok
+
+
 def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: str, mask: bool = False,
                     breaks: np.ndarray | None = None, feats=None):
     """`(unit hashes, first token of each unit, one past its last token)` for tokens from `token_hashes`;
@@ -113,7 +125,6 @@ def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: 
     new_run = np.ones(n, dtype=bool)
     new_run[1:] = word[1:] | word[:-1]
     new_run |= brk_k
-    run_id = np.cumsum(new_run) - 1
     run_start = np.flatnonzero(new_run)
     run_len = np.diff(np.append(run_start, n))
     # inside a formula run a unit ends where the hash of a token pair says so (content-defined, so the same
@@ -123,8 +134,14 @@ def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: 
     pair[0] = h[0]
     with np.errstate(over="ignore"):
         pair[1:] = h[1:] * np.uint64(0x100000001B3) + h[:-1]
-    spread = np.maximum(1, -(-run_len // (TOKENS_PER_UNIT * MAX_UNITS_PER_RUN)))[run_id]
-    cut = (mix(pair) % (np.uint64(TOKENS_PER_UNIT) * spread.astype(np.uint64))) == 0
+    mixed = mix(pair)
+    cut = _divisible(mixed, TOKENS_PER_UNIT)
+    long = np.flatnonzero(run_len > TOKENS_PER_UNIT * MAX_UNITS_PER_RUN)
+    if len(long):  # the few tokens of long runs: a division each, by their run's own divisor
+        lens = run_len[long]
+        idx = np.repeat(run_start[long] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+        spread = np.repeat(-(-lens // (TOKENS_PER_UNIT * MAX_UNITS_PER_RUN)), lens).astype(np.uint64)
+        cut[idx] = (mixed[idx] % (np.uint64(TOKENS_PER_UNIT) * spread)) == 0
     ustart = new_run | cut
     ustart_idx = np.flatnonzero(ustart)
     inner = np.arange(n) - np.repeat(ustart_idx, np.diff(np.append(ustart_idx, n)))
