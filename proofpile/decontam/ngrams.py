@@ -39,31 +39,35 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 
 
 class HashTable:
-    """uint64 key -> int64 value, open addressing with linear probing, looked up for a whole array at once.
+    """uint64 key -> int64 value (>= 0), open addressing with linear probing, looked up for a whole array at once.
 
     `np.searchsorted` into a sorted key array was half the scan time (a cache miss per binary-search step);
-    here a lookup is one gather at a load factor of at most 1/4, plus a rare second probe. Big tables are
-    fronted by a 2 MB bit filter on other hash bits, which rejects most absent keys from cache."""
+    here a lookup is one gather at a load factor of at most 1/`slack`, plus a rare second probe. Big tables
+    are fronted by a 2 MB bit filter on other hash bits, which rejects most absent keys from cache. A table
+    every unit of a text is looked up in (the vocabulary) is better smaller (`slack=2`): between two batches
+    the rest of the scan pushes it out of the cache, and half the size is half the misses."""
 
-    def __init__(self, keys: np.ndarray, values: np.ndarray, filtered: bool = True):
-        size = 1 << max(4, int(len(keys) * 4 - 1).bit_length())
+    def __init__(self, keys: np.ndarray, values: np.ndarray, filtered: bool = True, slack: int = 4):
+        size = 1 << max(4, int(len(keys) * slack - 1).bit_length())
         self.mask = np.uint64(size - 1)
         self.keys = np.zeros(size, dtype=np.uint64)
-        self.values = np.full(size, -1, dtype=np.int64)
-        self.used = np.zeros(size, dtype=bool)
+        self.values = np.full(size, -1, dtype=np.int64)  # -1: a free slot
+        used = np.zeros(size, dtype=bool)
         keys, values = np.asarray(keys, dtype=np.uint64), np.asarray(values, dtype=np.int64)
+        if len(values) and values.min() < 0:
+            raise ValueError("HashTable values must be >= 0 (-1 marks a free slot)")
         slot = (keys & self.mask).astype(np.int64)
         while len(keys):  # place what lands on a free slot (first claimant wins), move the rest on by one
-            free = ~self.used[slot]
+            free = ~used[slot]
             first = np.zeros(len(slot), dtype=bool)
             _, idx = np.unique(slot[free], return_index=True)
             first[np.flatnonzero(free)[idx]] = True
-            self.keys[slot[first]], self.values[slot[first]], self.used[slot[first]] = keys[first], values[first], True
+            self.keys[slot[first]], self.values[slot[first]], used[slot[first]] = keys[first], values[first], True
             keys, values, slot = keys[~first], values[~first], (slot[~first] + 1) & int(self.mask)
         self.bits = None
         if filtered and size > 1 << 16:  # not for a vocabulary: most units of a text are in it
             self.bits = np.zeros(1 << 21, dtype=np.uint8)
-            b = (self.keys[self.used] >> np.uint64(40)) & np.uint64((1 << 24) - 1)
+            b = (self.keys[used] >> np.uint64(40)) & np.uint64((1 << 24) - 1)
             np.bitwise_or.at(self.bits, (b >> np.uint64(3)).astype(np.int64), (np.uint8(1) << (b & np.uint64(7)).astype(np.uint8)))
 
     def get(self, h: np.ndarray) -> np.ndarray:
@@ -82,14 +86,15 @@ class HashTable:
         slot = (h & self.mask).astype(np.intp)
         out = self.values[slot]
         todo = np.flatnonzero(self.keys[slot] != h)
+        todo = todo[out[todo] >= 0]  # a slot held by another key: the next one may hold this one
         out[todo] = -1
-        todo = todo[self.used[slot[todo]]]  # a slot held by another key: the next one may hold this one
         while len(todo):
             s = (slot[todo] + 1) & int(self.mask)
             slot[todo] = s
+            v = self.values[s]
             hit = self.keys[s] == h[todo]
-            out[todo[hit]] = self.values[s[hit]]
-            todo = todo[~hit & self.used[s]]
+            out[todo[hit]] = v[hit]
+            todo = todo[~hit & (v >= 0)]
         return out
 
 
@@ -148,7 +153,7 @@ class _Side:
         self.n, self.m = n, m
         allh = np.concatenate(unit_hashes) if unit_hashes else np.zeros(0, np.uint64)
         self.vocab = np.unique(allh)
-        self.vocab_table = HashTable(self.vocab, np.arange(1, len(self.vocab) + 1), filtered=False)
+        self.vocab_table = HashTable(self.vocab, np.arange(1, len(self.vocab) + 1), filtered=False, slack=2)
         lengths = np.array([len(u) for u in unit_hashes], dtype=np.int64)
         self.lengths = lengths
         self.offsets = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
