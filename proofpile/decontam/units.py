@@ -37,8 +37,8 @@ _NAME = np.uint64(token_hash_of("<name>"))
 
 def placeholder_units() -> np.ndarray:
     """The hashes of the units that are one placeholder alone (a masked number or name)."""
-    one = np.zeros(1, dtype=np.int64)
-    return np.array([int(combine(np.array([p], np.uint64), one, one)[0]) for p in (_NUMBER, _NAME)], dtype=np.uint64)
+    zero = np.zeros(1, dtype=np.int64)
+    return np.array([int(combine(np.array([p], np.uint64), zero)[0]) for p in (_NUMBER, _NAME)], dtype=np.uint64)
 _EMPTY_U = np.zeros(0, dtype=np.uint64)
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 
@@ -144,8 +144,7 @@ def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: 
         cut[idx] = (mixed[idx] % (np.uint64(TOKENS_PER_UNIT) * spread)) == 0
     ustart = new_run | cut
     ustart_idx = np.flatnonzero(ustart)
-    inner = np.arange(n) - np.repeat(ustart_idx, np.diff(np.append(ustart_idx, n)))
-    uh = combine(h, inner, ustart_idx)
+    uh = combine(h, ustart_idx)
     uend = np.append(ustart_idx[1:], n)
     return uh, tok_index[ustart_idx], tok_index[uend - 1] + 1
 
