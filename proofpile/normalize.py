@@ -162,7 +162,7 @@ def _span_hashes(cps, pos, starts, ends):
     fwd, inv = _power_tables(len(pos) + 1)
     with np.errstate(over="ignore"):
         prefix = np.zeros(len(pos) + 1, dtype=np.uint64)
-        np.cumsum(cps[pos].astype(np.uint64) * fwd[: len(pos)], out=prefix[1:])
+        np.cumsum(cps[pos] * fwd[: len(pos)], out=prefix[1:])  # uint32 * uint64 is uint64
         h = (prefix[ends] - prefix[starts]) * inv[starts]
         return h + (ends - starts).astype(np.uint64) * np.uint64(_LEN_SALT)
 

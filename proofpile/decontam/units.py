@@ -104,7 +104,7 @@ def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: 
         # `3.5` and `1,000` are one number: drop the separator and the digits after it
         sep = np.zeros(len(h), dtype=bool)
         if len(h) > 2:
-            is_sep = (cp[starts[1:-1]] == 46) | (cp[starts[1:-1]] == 44)
+            is_sep = (first[1:-1] == 46) | (first[1:-1] == 44)
             sep[1:-1] = is_sep & digit[:-2] & digit[2:] & (ends[:-2] == starts[1:-1]) & (ends[1:-1] == starts[2:])
         after = np.zeros(len(h), dtype=bool)
         after[1:] = sep[:-1]
