@@ -97,9 +97,9 @@ def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: 
     if len(h) == 0:
         return _EMPTY_U, _EMPTY_I, _EMPTY_I
     cp, first, word, punct, brk = feats if feats is not None else features(starts, ends, ntext, breaks)
-    h = h.copy()
     keep = None
     if mask:
+        h = h.copy()  # placeholders go in below
         digit = (first >= 48) & (first <= 57)
         # `3.5` and `1,000` are one number: drop the separator and the digits after it
         sep = np.zeros(len(h), dtype=bool)
