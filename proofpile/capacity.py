@@ -67,7 +67,7 @@ SUBSETS: dict[str, SubsetModel] = {
 
 STAGE_RATES: dict[str, Sourced] = {
     "signatures": (14.0, "bench/dedup.py: proofpile MinHash signatures, MB of text per CPU second"),
-    "decontamination": (11.4, "bench/decontaminate_quality.py: word n-gram scan with evidence, lower end of 11.4-12.8 MB/s"),
+    "decontamination": (15.4, "bench/decontaminate_quality.py: word n-gram scan with evidence, lower end of 15.4-18.0 MB/s"),
     "finalize": (28.0, "bench/finalize.py: Parquet read, chunk-exact dedup, split, zstd Parquet write of 200 MB "
                        "in ~4 KB documents (larger documents go faster)"),
     "pack": (3.1, "bench/pack.py: proofpile pack, 90% of bare sentencepiece encode (3.45 MB/s)"),

@@ -81,25 +81,32 @@ def token_hash(token: str) -> int:
     return (h + len(token) * _LEN_SALT) & _MASK64
 
 
-_class_table = None
+_class_table = _token_class_table = None
 _powers: list = [None, None]
 
 
-def _classes(cps):
-    """0 space, 1 letter (`[^\\W\\d_]`), 2 decimal digit (`\\d`), 3 anything else — as `re` decides them."""
+def _classes(cps, dropped: bool = False):
+    """0 space, 1 letter (`[^\\W\\d_]`), 2 decimal digit (`\\d`), 3 anything else — as `re` decides them;
+    with `dropped`, `$` and `~` (which tokenising drops) are spaces, from the table rather than another pass."""
     import numpy as np
 
-    global _class_table
+    global _class_table, _token_class_table
     if _class_table is None:
         table = np.empty(0x10000, dtype=np.uint8)
         for i in range(0x10000):
             table[i] = _char_class(chr(i))
         _class_table = table
+        _token_class_table = table.copy()
+        _token_class_table[[ord("$"), ord("~")]] = _SPACE
+    if len(cps) == 0 or cps.max() < 0x10000:  # the common case: one gather (a max is cheaper than a where)
+        return (_token_class_table if dropped else _class_table)[cps]
     big = cps >= 0x10000
     cls = _class_table[np.where(big, 0, cps)]
     if big.any():
         for i in np.flatnonzero(big):
             cls[i] = _char_class(chr(int(cps[i])))
+    if dropped:
+        cls[(cps == 36) | (cps == 126)] = _SPACE
     return cls
 
 
@@ -117,6 +124,9 @@ def _lowercase(cps):
             table[i] = ord(lo) if len(lo) == 1 else 0xFFFFFFFF
         table[65:91] += 32
         _lower_table = table
+    if len(cps) == 0 or cps.max() < 0x10000:
+        out = _lower_table[cps]
+        return None if (out == 0xFFFFFFFF).any() else out
     big = cps >= 0x10000
     out = _lower_table[np.where(big, 0, cps)]
     if big.any():
@@ -157,7 +167,7 @@ def _span_hashes(cps, pos, starts, ends):
     fwd, inv = _power_tables(len(pos) + 1)
     with np.errstate(over="ignore"):
         prefix = np.zeros(len(pos) + 1, dtype=np.uint64)
-        np.cumsum(cps[pos].astype(np.uint64) * fwd[: len(pos)], out=prefix[1:])
+        np.cumsum(cps[pos] * fwd[: len(pos)], out=prefix[1:])  # uint32 * uint64 is uint64
         h = (prefix[ends] - prefix[starts]) * inv[starts]
         return h + (ends - starts).astype(np.uint64) * np.uint64(_LEN_SALT)
 
@@ -185,12 +195,17 @@ def _special_hashes():
     return _special
 
 
-def token_hashes(text: str, mask_numbers: bool = False):
+def token_hashes(text: str, mask_numbers: bool = False, nfkc: bool = False, fallback: bool = True):
     """`tokens(text, mask_numbers)` as `(hashes, starts, ends, ntext)`: uint64 `token_hash` of each token and
-    its character span in `ntext`, the NFKC form of `text` (which is `text` itself for most inputs)."""
+    its character span in `ntext`, the NFKC form of `text` (which is `text` itself for most inputs).
+
+    `nfkc=True` says `text` is in NFKC already (a caller that normalised many texts one by one: NFKC of a
+    long joined text costs more than that of its parts, as one non-ASCII character sends it all through the
+    full algorithm). `fallback=False` returns None where the slow path (no offsets) would be taken, for a
+    caller that would rather split its batch than pay for string tokens it does not use."""
     import numpy as np
 
-    ntext = unicodedata.normalize("NFKC", text)
+    ntext = text if nfkc else unicodedata.normalize("NFKC", text)
     if not ntext:
         return _slow_token_hashes(ntext, mask_numbers)
     co = np.frombuffer(ntext.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -198,16 +213,15 @@ def token_hashes(text: str, mask_numbers: bool = False):
     if cp is not None and (co == 0x3A3).any():  # capital sigma lowercases by context (final ς)
         cp = np.frombuffer(ntext.lower().encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if cp is None:  # a character whose lowercase is longer (U+0130): take the slow path
-        return _slow_token_hashes(ntext, mask_numbers)
-    cls = _classes(cp)
+        return _slow_token_hashes(ntext, mask_numbers) if fallback else None
+    cls = _classes(cp, dropped=True)  # `$` and `~` are dropped (spaces)
     n = len(cp)
     bs = np.flatnonzero(cp == 92)
     after = cp[np.minimum(bs + 1, n - 1)] * (bs + 1 < n)
-    # `\,` `\!` `\;` `\:` `\ ` `\(` `\)` `\[` `\]`, `$`, `~` are dropped (become spaces)
+    # `\,` `\!` `\;` `\:` `\ ` `\(` `\)` `\[` `\]` are dropped (become spaces), as `$` and `~` are above
     pair = bs[_drop_after_table()[np.minimum(after, 127)]]
     cls[pair] = _SPACE
     cls[pair + 1] = _SPACE
-    cls[(cp == 36) | (cp == 126)] = _SPACE
     # a command is a backslash and the whole run of ASCII letters after it (`\\[a-z]+` on lowercased text)
     az = (cp >= 97) & (cp <= 122)
     cmd = bs[(after >= 97) & (after <= 122)]
@@ -244,7 +258,12 @@ def token_hashes(text: str, mask_numbers: bool = False):
     is_cmd = cmd_bs[starts]
     if is_cmd.any():  # drop and fold decisions are case-sensitive, as in `normalize`
         ci = np.flatnonzero(is_cmd)
-        horig = _span_hashes(co, pos, ts[ci], te[ci])
+        # hashed over the command tokens' own characters only: a prefix sum over all the text's was a tenth of
+        # the tokenizer's time, for the few percent of tokens that are commands
+        lens = te[ci] - ts[ci]
+        ends_c = np.cumsum(lens)
+        chars = pos[np.repeat(ts[ci] - ends_c + lens, lens) + np.arange(int(ends_c[-1]))]
+        horig = _span_hashes(co, chars, ends_c - lens, ends_c)
         drop = sp["drop"]
         keep[ci[drop[np.minimum(np.searchsorted(drop, horig), len(drop) - 1)] == horig]] = False
         for src, dst in sp["fold"].items():

@@ -97,6 +97,19 @@ def test_span_maps_back_through_unicode_normalisation(index):
     assert doc[m.start:m.end] == q[: m.end - m.start]
 
 
+def test_a_batch_scan_gives_each_text_what_it_gets_alone(index):
+    # a batch is tokenised as one text, NFKC text by text; a batch holding a text that needs the slow
+    # tokenizer (U+0130) is halved until that text is alone
+    q = _item(index, "gsm8k", "gsm8k/test/0042").fields["question"][0]
+    texts = [UNRELATED[:500], UNRELATED[:300] + q, "\u0130stanbul " + q, "", "\ufb01nd \uff12 $x$ " + PROSE, PROSE,
+             q + " \u0130", UNRELATED[:200] + " ".join(PARAPHRASES), "\u00c9t\u00e9 " + q]
+    found, keys = index.scan(texts)
+    alone = [index.scan([t]) for t in texts]
+    assert found == [i for i, (f, _) in enumerate(alone) if f]
+    assert [k.tolist() for k in keys] == [k[0].tolist() for _, k in alone]
+    assert {1, 2, 6, 8} <= set(found) and 0 not in found
+
+
 def _strip_tags(html: str) -> str:
     html = re.sub(r"(?is)<(script|style|noscript)\b.*?</\1>", " ", html)
     return re.sub(r"\s+", " ", re.sub(r"(?s)<[^>]+>", " ", html))

@@ -19,6 +19,7 @@ from proofpile.normalize import token_hash
 _B = np.uint64(0x9E3779B97F4A7C15)  # odd, so it has an inverse modulo 2**64
 _B_INV = np.uint64(pow(int(_B), -1, 1 << 64))
 _P = np.uint64(0x100000001B3)
+_P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
 _powers: dict[str, np.ndarray] = {}
 
 
@@ -54,12 +55,16 @@ def mix(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
-def combine(h: np.ndarray, inner: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Hash of each segment `h[starts[k]:starts[k+1]]`, `inner` being each element's position in its segment."""
-    p = _table("p", _P, int(inner.max()) + 1 if len(inner) else 1)
+def combine(h: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Hash of each segment `h[starts[k]:starts[k+1]]`: `mix(sum_i mix(h_i) * P^i)`, i the position in the
+    segment. Computed as `P^-start * sum_i mix(h_i) * P^(start+i)` (P is odd, so invertible modulo 2**64: the
+    same value), so the powers are one slice of a table, not a gather by each element's position."""
+    n = len(h)
+    p = _table("p", _P, n)
+    p_inv = _table("p_inv", _P_INV, n)
     with np.errstate(over="ignore"):
-        terms = mix(h) * p[inner]
-        return mix(np.add.reduceat(terms, starts))
+        terms = mix(h) * p
+        return mix(np.add.reduceat(terms, starts) * p_inv[starts])
 
 
 def windows(ids: np.ndarray, n: int) -> np.ndarray:

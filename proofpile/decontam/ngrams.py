@@ -39,48 +39,62 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 
 
 class HashTable:
-    """uint64 key -> int64 value, open addressing with linear probing, looked up for a whole array at once.
+    """uint64 key -> int64 value (>= 0), open addressing with linear probing, looked up for a whole array at once.
 
     `np.searchsorted` into a sorted key array was half the scan time (a cache miss per binary-search step);
-    here a lookup is one gather at a load factor of at most 1/4, plus a rare second probe. Big tables are
-    fronted by a 2 MB bit filter on other hash bits, which rejects most absent keys from cache."""
+    here a lookup is one gather at a load factor of at most 1/`slack`, plus a rare second probe. Big tables
+    are fronted by a 2 MB bit filter on other hash bits, which rejects most absent keys from cache. A table
+    every unit of a text is looked up in (the vocabulary) is better smaller (`slack=2`): between two batches
+    the rest of the scan pushes it out of the cache, and half the size is half the misses."""
 
-    def __init__(self, keys: np.ndarray, values: np.ndarray, filtered: bool = True):
-        size = 1 << max(4, int(len(keys) * 4 - 1).bit_length())
+    def __init__(self, keys: np.ndarray, values: np.ndarray, filtered: bool = True, slack: int = 4):
+        size = 1 << max(4, int(len(keys) * slack - 1).bit_length())
         self.mask = np.uint64(size - 1)
         self.keys = np.zeros(size, dtype=np.uint64)
-        self.values = np.full(size, -1, dtype=np.int64)
-        self.used = np.zeros(size, dtype=bool)
+        self.values = np.full(size, -1, dtype=np.int64)  # -1: a free slot
+        used = np.zeros(size, dtype=bool)
         keys, values = np.asarray(keys, dtype=np.uint64), np.asarray(values, dtype=np.int64)
+        if len(values) and values.min() < 0:
+            raise ValueError("HashTable values must be >= 0 (-1 marks a free slot)")
         slot = (keys & self.mask).astype(np.int64)
         while len(keys):  # place what lands on a free slot (first claimant wins), move the rest on by one
-            free = ~self.used[slot]
+            free = ~used[slot]
             first = np.zeros(len(slot), dtype=bool)
             _, idx = np.unique(slot[free], return_index=True)
             first[np.flatnonzero(free)[idx]] = True
-            self.keys[slot[first]], self.values[slot[first]], self.used[slot[first]] = keys[first], values[first], True
+            self.keys[slot[first]], self.values[slot[first]], used[slot[first]] = keys[first], values[first], True
             keys, values, slot = keys[~first], values[~first], (slot[~first] + 1) & int(self.mask)
         self.bits = None
         if filtered and size > 1 << 16:  # not for a vocabulary: most units of a text are in it
             self.bits = np.zeros(1 << 21, dtype=np.uint8)
-            b = (self.keys[self.used] >> np.uint64(40)) & np.uint64((1 << 24) - 1)
+            b = (self.keys[used] >> np.uint64(40)) & np.uint64((1 << 24) - 1)
             np.bitwise_or.at(self.bits, (b >> np.uint64(3)).astype(np.int64), (np.uint8(1) << (b & np.uint64(7)).astype(np.uint8)))
 
     def get(self, h: np.ndarray) -> np.ndarray:
         """Values of `h`, -1 where absent."""
+        if self.bits is None:
+            return self._probe(h)
+        b = (h >> np.uint64(40)) & np.uint64((1 << 24) - 1)
+        todo = np.flatnonzero((self.bits[(b >> np.uint64(3)).astype(np.int64)] >> (b & np.uint64(7)).astype(np.uint8)) & 1)
         out = np.full(len(h), -1, dtype=np.int64)
-        if self.bits is not None:
-            b = (h >> np.uint64(40)) & np.uint64((1 << 24) - 1)
-            todo = np.flatnonzero((self.bits[(b >> np.uint64(3)).astype(np.int64)] >> (b & np.uint64(7)).astype(np.uint8)) & 1)
-        else:
-            todo = np.arange(len(h))
-        slot = (h & self.mask).astype(np.int64)
+        out[todo] = self._probe(h[todo])
+        return out
+
+    def _probe(self, h: np.ndarray) -> np.ndarray:
+        # the first probe for every key with whole-array gathers (most keys end there: a hit, or a free slot),
+        # then index arrays only for the few that collided; a third of the time of probing through index arrays
+        slot = (h & self.mask).astype(np.intp)
+        out = self.values[slot]
+        todo = np.flatnonzero(self.keys[slot] != h)
+        todo = todo[out[todo] >= 0]  # a slot held by another key: the next one may hold this one
+        out[todo] = -1
         while len(todo):
-            s = slot[todo]
-            hit = self.used[s] & (self.keys[s] == h[todo])
-            out[todo[hit]] = self.values[s[hit]]
-            todo = todo[~hit & self.used[s]]
-            slot[todo] = (slot[todo] + 1) & int(self.mask)
+            s = (slot[todo] + 1) & int(self.mask)
+            slot[todo] = s
+            v = self.values[s]
+            hit = self.keys[s] == h[todo]
+            out[todo[hit]] = v[hit]
+            todo = todo[~hit & (v >= 0)]
         return out
 
 
@@ -139,7 +153,7 @@ class _Side:
         self.n, self.m = n, m
         allh = np.concatenate(unit_hashes) if unit_hashes else np.zeros(0, np.uint64)
         self.vocab = np.unique(allh)
-        self.vocab_table = HashTable(self.vocab, np.arange(1, len(self.vocab) + 1), filtered=False)
+        self.vocab_table = HashTable(self.vocab, np.arange(1, len(self.vocab) + 1), filtered=False, slack=2)
         lengths = np.array([len(u) for u in unit_hashes], dtype=np.int64)
         self.lengths = lengths
         self.offsets = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
@@ -386,20 +400,23 @@ class Decontaminator:
 
     def _doc_units(self, texts: list[str]):
         """Exact and masked unit ids of many texts at once, with the text each unit belongs to."""
-        joined = "\n".join(texts)
-        h, starts, ends, ntext = token_hashes(joined)
-        if len(starts) and starts[0] < 0:
+        # NFKC text by text (a newline joins nothing, so the join of the parts is the NFKC of the join): most
+        # texts are normalised already, and the few that are not cost less alone than the whole batch would
+        nfkc = [t if unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t) for t in texts]
+        found = token_hashes("\n".join(nfkc), nfkc=True, fallback=False)
+        if found is None or (len(found[1]) and found[1][0] < 0):
             return None
-        lengths = [len(t) if unicodedata.is_normalized("NFKC", t) else len(unicodedata.normalize("NFKC", t))
-                   for t in texts]
+        h, starts, ends, ntext = found
+        lengths = [len(t) for t in nfkc]
         bounds = np.cumsum(np.array(lengths, dtype=np.int64) + 1)
         tcut = np.searchsorted(starts, np.concatenate([[0], bounds[:-1]]))
         out = []
         feats = features(starts, ends, ntext, tcut)
+        # the text of each token from where each text's tokens begin (a gather per unit, not a binary search)
+        token_doc = np.cumsum(np.bincount(tcut[1:], minlength=len(h) + 1))[: len(h)]
         for side, mask in ((self.exact, False), (self.masked, True)):
             uh, t0, _ = units_of_tokens(h, starts, ends, ntext, mask, feats=feats)
-            doc = np.searchsorted(bounds, starts[t0], side="right")
-            out.append((side.ids(uh), doc))
+            out.append((side.ids(uh), token_doc[t0]))
         return out
 
     def scan(self, texts: list[str]) -> tuple[list[int], list[np.ndarray]]:
@@ -410,11 +427,12 @@ class Decontaminator:
         if not texts:
             return [], []
         per = self._doc_units(texts)
-        if per is None:  # the slow tokenizer path (U+0130 and the like) has no offsets: one text at a time
-            if len(texts) == 1:
+        if per is None:  # the slow tokenizer path (U+0130 and the like) has no offsets: halve the batch until
+            if len(texts) == 1:  # the texts that need it are alone (each one a suspect, matched in full)
                 return [0], [_EMPTY]
-            out = [self.scan([t]) for t in texts]
-            return [i for i, (found, _) in enumerate(out) if found], [keys[0] for _, keys in out]
+            half = len(texts) // 2
+            (f1, k1), (f2, k2) = self.scan(texts[:half]), self.scan(texts[half:])
+            return f1 + [half + i for i in f2], k1 + k2
         suspects: set[int] = set()
         keys_of = [_EMPTY for _ in texts]
         for side, (ids, doc) in zip((self.exact, self.masked), per):

@@ -1,7 +1,7 @@
 """A build's decontamination as a parallel stage: every crawl-task file is scanned in a task of its own, and
 finalize's `decontaminate` step only looks its documents up.
 
-The scan is the expensive part (an n-gram pass over all the text, ~15 MB/s per core), so it runs before
+The scan is the expensive part (an n-gram pass over all the text, 15-18 MB/s per core), so it runs before
 finalize with one task per task file (fixed by the inputs, never by `--workers`), each writing the report
 records of the documents it found holding benchmark n-grams to `_work/decontaminate/scan/NNNNN.parquet`, and
 the document frequency of every benchmark n-gram in its file to `_work/decontaminate/frequencies/NNNNN.parquet`

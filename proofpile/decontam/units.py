@@ -37,8 +37,8 @@ _NAME = np.uint64(token_hash_of("<name>"))
 
 def placeholder_units() -> np.ndarray:
     """The hashes of the units that are one placeholder alone (a masked number or name)."""
-    one = np.zeros(1, dtype=np.int64)
-    return np.array([int(combine(np.array([p], np.uint64), one, one)[0]) for p in (_NUMBER, _NAME)], dtype=np.uint64)
+    zero = np.zeros(1, dtype=np.int64)
+    return np.array([int(combine(np.array([p], np.uint64), zero)[0]) for p in (_NUMBER, _NAME)], dtype=np.uint64)
 _EMPTY_U = np.zeros(0, dtype=np.uint64)
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 
@@ -77,6 +77,18 @@ def features(starts: np.ndarray, ends: np.ndarray, ntext: str, breaks: np.ndarra
     return cp, first, word, punct, brk
 
 
+def _divisible(x: np.ndarray, d: int) -> np.ndarray:
+    """`x % d == 0` for uint64 `x` without a division (a uint64 division per token was a tenth of the unit
+    cutting): `d` = 2^k * odd o, and x is a multiple of o exactly when x * o^-1 (mod 2^64) <= (2^64-1) // o."""
+    k = (d & -d).bit_length() - 1
+    o = d >> k
+    with np.errstate(over="ignore"):
+        ok = x * np.uint64(pow(o, -1, 1 << 64)) <= np.uint64(((1 << 64) - 1) // o)
+    if k:
+        ok &= (x & np.uint64((1 << k) - 1)) == 0
+    return ok
+
+
 def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: str, mask: bool = False,
                     breaks: np.ndarray | None = None, feats=None):
     """`(unit hashes, first token of each unit, one past its last token)` for tokens from `token_hashes`;
@@ -85,14 +97,14 @@ def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: 
     if len(h) == 0:
         return _EMPTY_U, _EMPTY_I, _EMPTY_I
     cp, first, word, punct, brk = feats if feats is not None else features(starts, ends, ntext, breaks)
-    h = h.copy()
     keep = None
     if mask:
+        h = h.copy()  # placeholders go in below
         digit = (first >= 48) & (first <= 57)
         # `3.5` and `1,000` are one number: drop the separator and the digits after it
         sep = np.zeros(len(h), dtype=bool)
         if len(h) > 2:
-            is_sep = (cp[starts[1:-1]] == 46) | (cp[starts[1:-1]] == 44)
+            is_sep = (first[1:-1] == 46) | (first[1:-1] == 44)
             sep[1:-1] = is_sep & digit[:-2] & digit[2:] & (ends[:-2] == starts[1:-1]) & (ends[1:-1] == starts[2:])
         after = np.zeros(len(h), dtype=bool)
         after[1:] = sep[:-1]
@@ -113,7 +125,6 @@ def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: 
     new_run = np.ones(n, dtype=bool)
     new_run[1:] = word[1:] | word[:-1]
     new_run |= brk_k
-    run_id = np.cumsum(new_run) - 1
     run_start = np.flatnonzero(new_run)
     run_len = np.diff(np.append(run_start, n))
     # inside a formula run a unit ends where the hash of a token pair says so (content-defined, so the same
@@ -123,12 +134,17 @@ def units_of_tokens(h: np.ndarray, starts: np.ndarray, ends: np.ndarray, ntext: 
     pair[0] = h[0]
     with np.errstate(over="ignore"):
         pair[1:] = h[1:] * np.uint64(0x100000001B3) + h[:-1]
-    spread = np.maximum(1, -(-run_len // (TOKENS_PER_UNIT * MAX_UNITS_PER_RUN)))[run_id]
-    cut = (mix(pair) % (np.uint64(TOKENS_PER_UNIT) * spread.astype(np.uint64))) == 0
+    mixed = mix(pair)
+    cut = _divisible(mixed, TOKENS_PER_UNIT)
+    long = np.flatnonzero(run_len > TOKENS_PER_UNIT * MAX_UNITS_PER_RUN)
+    if len(long):  # the few tokens of long runs: a division each, by their run's own divisor
+        lens = run_len[long]
+        idx = np.repeat(run_start[long] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+        spread = np.repeat(-(-lens // (TOKENS_PER_UNIT * MAX_UNITS_PER_RUN)), lens).astype(np.uint64)
+        cut[idx] = (mixed[idx] % (np.uint64(TOKENS_PER_UNIT) * spread)) == 0
     ustart = new_run | cut
     ustart_idx = np.flatnonzero(ustart)
-    inner = np.arange(n) - np.repeat(ustart_idx, np.diff(np.append(ustart_idx, n)))
-    uh = combine(h, inner, ustart_idx)
+    uh = combine(h, ustart_idx)
     uend = np.append(ustart_idx[1:], n)
     return uh, tok_index[ustart_idx], tok_index[uend - 1] + 1
 
