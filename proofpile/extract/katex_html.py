@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from proofpile.extract.mathml import OVER_ACCENTS, SYMBOLS, join_tex, table_environment
+from proofpile.extract.mathml import FUNCTIONS, OVER_ACCENTS, SYMBOLS, join_tex, table_environment
 
 _SKIP = re.compile(
     r"\b(katex-mathml|strut|katex-strut|pstrut|vlist-s|frac-line|nulldelimiter|mspace|overline-line|"
@@ -32,10 +32,7 @@ _FONTS = {
     "mathsf": r"\mathsf",
     "mathtt": r"\mathtt",
 }
-_FUNCTIONS = frozenset(
-    "sin cos tan cot sec csc sinh cosh tanh log ln exp lim max min sup inf det dim ker deg gcd arg arcsin arccos "
-    "arctan Pr liminf limsup hom lg".split()
-)
+_FUNCTIONS = FUNCTIONS | {"hom", "lg"}  # KaTeX also has \hom and \lg as named operators
 
 
 def katex_html_to_latex(el) -> str:

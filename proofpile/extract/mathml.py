@@ -189,37 +189,11 @@ _BIG_OPERATORS = {
     r"\liminf",
     r"\limsup",
 }
-_FUNCTIONS = {
-    "sin",
-    "cos",
-    "tan",
-    "cot",
-    "sec",
-    "csc",
-    "sinh",
-    "cosh",
-    "tanh",
-    "log",
-    "ln",
-    "exp",
-    "lim",
-    "max",
-    "min",
-    "sup",
-    "inf",
-    "det",
-    "dim",
-    "ker",
-    "deg",
-    "gcd",
-    "arg",
-    "arcsin",
-    "arccos",
-    "arctan",
-    "Pr",
-    "liminf",
-    "limsup",
-}
+#: operator names written as `\name` (MathML gives them as text; KaTeX and the equivalence check read them too)
+FUNCTIONS = frozenset(
+    "sin cos tan cot sec csc sinh cosh tanh log ln exp lim max min sup inf det dim ker deg gcd "
+    "arg arcsin arccos arctan Pr liminf limsup".split()
+)
 _VARIANTS = {
     "normal": r"\mathrm",
     "bold": r"\mathbf",
@@ -332,7 +306,7 @@ def _convert(el) -> str:
     if name == "mi":
         text = (el.text or "").strip()
         variant = el.get("mathvariant")
-        if len(text) > 1 and text in _FUNCTIONS:
+        if len(text) > 1 and text in FUNCTIONS:
             return "\\" + text
         if len(text) > 1:
             return r"\mathrm{" + text + "}"
@@ -346,7 +320,7 @@ def _convert(el) -> str:
         return _VARIANTS[variant] + "{" + tex + "}" if variant in _VARIANTS and variant != "normal" and tex else tex
     if name == "mo":
         text = (el.text or "").strip()
-        if len(text) > 1 and text in _FUNCTIONS:  # MathJax writes \lim as <mo>lim</mo>
+        if len(text) > 1 and text in FUNCTIONS:  # MathJax writes \lim as <mo>lim</mo>
             return "\\" + text
         return _token(el.text)
     if name in ("mtext", "ms"):

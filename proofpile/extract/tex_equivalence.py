@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections import Counter
 
-from proofpile.extract.mathml import SYMBOLS
+from proofpile.extract.mathml import FUNCTIONS, SYMBOLS, join_tex
 
 _TOKEN = re.compile(r"\\[A-Za-z]+\*?|\\.|\S")
 _DROP_ARG = re.compile(r"\\(?:label|tag\*?|hspace\*?|vspace\*?|mspace|kern|mkern)\s*\{[^{}]*\}")
@@ -109,10 +109,7 @@ _ENV_SAME = {
     "equation": "",
     "equation*": "",
 }
-_FUNCTIONS = frozenset(
-    "sin cos tan cot sec csc sinh cosh tanh log ln exp lim max min sup inf det dim ker deg gcd arg arcsin arccos "
-    "arctan Pr liminf limsup hom".split()
-)
+_FUNCTIONS = FUNCTIONS | {"hom"}
 _FENCED = {"(": "pmatrix", "[": "bmatrix", "|": "vmatrix", r"\|": "Vmatrix", r"\{": "Bmatrix"}
 _CLOSING = {"(": ")", "[": "]", "|": "|", r"\|": r"\|", r"\{": r"\}"}
 _STYLES = frozenset(r"\mathbf \mathrm \mathit \mathsf \mathtt \mathcal \mathbb \mathfrak \mathscr".split())
@@ -252,13 +249,7 @@ def _canon(items: list) -> list:
 
 
 def _render(items: list) -> str:
-    parts = ["{" + _render(it) + "}" if isinstance(it, list) else it for it in items]
-    s = ""
-    for p in parts:  # a space only between a command and a letter, where gluing changes meaning
-        if s and p[:1].isalpha() and re.search(r"\\[A-Za-z]+$", s):
-            s += " "
-        s += p
-    return s
+    return join_tex("{" + _render(it) + "}" if isinstance(it, list) else it for it in items)
 
 
 def normalize_tex(tex: str) -> str:
