@@ -18,7 +18,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from pydantic import Field
 
 from proofpile.atomic import atomic_path
-from proofpile.stage_registry import StageConfig, declare_stage
+from proofpile.stage_registry import StageConfig, declare_stage, recipe_path
 
 #: where the default fastText language-ID model is fetched from when the recipe names no local file
 LID_176_URL = "https://dl.fbaipublicfiles.com/fasttext/supervised-models/lid.176.bin"
@@ -267,13 +267,10 @@ def _decision(cfg, plan):
                purpose="fastText language identification", decisions=("keep", "threshold"),
                decide=_decision, signals=("lid_lang", "lid_score"))
 def _stage(cfg, plan):
-    from proofpile.recipes import resolve_relative
-
     model = cfg.model
     if model == LID_176_URL and os.environ.get("PROOFPILE_LID_MODEL"):  # a site-wide local copy, for offline nodes
         model = os.environ["PROOFPILE_LID_MODEL"]
-    if "://" not in model and not Path(model).is_absolute():
-        model = str(resolve_relative(plan.recipe_path, model))
+    model = recipe_path(plan, model)
     # the code-language restriction is always passed: the recipe, not the library default, decides it
     # scores only: `keep` and `threshold` are applied by the decide stage (_decision)
     return LanguageIdFilter(model=model, languages=cfg.languages, keep=cfg.keep, threshold=cfg.threshold,
