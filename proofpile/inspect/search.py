@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from proofpile.inspect.store import BuildStore, as_text, parse_meta
 
-#: filters taken from the query string; `collection` is "kept" (the corpus) or "dropped"
-FIELDS = ("collection", "subset", "lang", "split", "source", "stage", "reason", "id", "url", "repo", "path",
-          "arxiv_id", "q")
 ORIGIN = ("url", "repo", "path", "arxiv_id", "source")
 
 
@@ -60,6 +57,10 @@ class Query:
             d["ignore_case"] = "1"
         d.update({k: v for k, v in change.items()})
         return {k: v for k, v in d.items() if v not in ("", None)}
+
+
+#: the filters taken from the query string: Query's text fields (`collection` is "kept", the corpus, or "dropped")
+FIELDS = tuple(f.name for f in fields(Query) if f.type == "str")
 
 
 def _int(v, default: int) -> int:
