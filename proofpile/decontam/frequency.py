@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from proofpile.atomic import atomic_path
+
 MIN_DOCUMENTS = 20
 RATIO = 4.0
 SCHEMA = pa.schema([("ngram", pa.uint64()), ("documents", pa.int64())])
@@ -42,10 +44,8 @@ class FrequencyCounter:
                         schema=SCHEMA)
 
     def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")  # a killed task leaves no file that looks finished
-        pq.write_table(self.table(), tmp, compression="zstd")
-        tmp.replace(path)
+        with atomic_path(path) as tmp:  # a killed task leaves no file that looks finished
+            pq.write_table(self.table(), tmp, compression="zstd")
 
 
 def read_frequencies(files: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -14,17 +14,11 @@ from __future__ import annotations
 import numpy as np
 import xxhash
 
-from proofpile.normalize import token_hash
-
 _B = np.uint64(0x9E3779B97F4A7C15)  # odd, so it has an inverse modulo 2**64
 _B_INV = np.uint64(pow(int(_B), -1, 1 << 64))
 _P = np.uint64(0x100000001B3)
 _P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
 _powers: dict[str, np.ndarray] = {}
-
-
-def token_hash_of(token: str) -> int:
-    return token_hash(token)
 
 
 def text_fingerprint(ids: np.ndarray) -> int:

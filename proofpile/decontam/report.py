@@ -11,6 +11,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from proofpile.atomic import atomic_path
+
 RECORD_SCHEMA = pa.schema([
     ("doc_id", pa.string()), ("subset", pa.string()), ("benchmark", pa.string()), ("item_id", pa.string()),
     ("field", pa.string()), ("class", pa.string()), ("removed", pa.bool_()), ("coverage", pa.float64()),
@@ -20,10 +22,8 @@ RECORD_SCHEMA = pa.schema([
 
 
 def write_records(records: list[dict], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(pa.Table.from_pylist(records, schema=RECORD_SCHEMA), tmp, compression="zstd")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.Table.from_pylist(records, schema=RECORD_SCHEMA), tmp, compression="zstd")
 
 
 def summarize(records: list[dict], info, scanned: dict[str, int], report_only: bool, top: int = 20,
@@ -35,12 +35,11 @@ def summarize(records: list[dict], info, scanned: dict[str, int], report_only: b
     groups: dict[tuple[str, str], dict] = {}
     for r in records:
         g = groups.setdefault((r["benchmark"], r["subset"]), {"items": {}, "docs": set(), "removed": set(),
-                                                              "fields": {}, "field_class": {}})
+                                                              "field_class": {}})
         g["items"][r["item_id"]] = max(g["items"].get(r["item_id"]), r["class"], key=rank)
         g["docs"].add(r["doc_id"])
         if r["removed"]:
             g["removed"].add(r["doc_id"])
-        g["fields"].setdefault(r["field"], set()).add(r["item_id"])
         fc = g["field_class"].setdefault(r["field"], {})
         fc[r["item_id"]] = max(fc.get(r["item_id"]), r["class"], key=rank)
     per = []
@@ -48,7 +47,7 @@ def summarize(records: list[dict], info, scanned: dict[str, int], report_only: b
         by_class = {c: sum(1 for v in g["items"].values() if v == c) for c in CLASSES}
         per.append({
             "benchmark": b, "subset": s, "items_hit": len(g["items"]),
-            "items_hit_by_field": {f: len(v) for f, v in sorted(g["fields"].items())},
+            "items_hit_by_field": {f: len(fc) for f, fc in sorted(g["field_class"].items())},
             "items_by_class": by_class,
             "items_by_field_and_class": {f: {c: sum(1 for v in fc.values() if v == c) for c in CLASSES}
                                          for f, fc in sorted(g["field_class"].items())},

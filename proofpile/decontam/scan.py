@@ -27,6 +27,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
 
+from proofpile.atomic import atomic_path
 from proofpile.decontam.frequency import FrequencyCounter
 from proofpile.decontam.ngrams import DecontaminationFilter
 from proofpile.decontam.report import RECORD_SCHEMA
@@ -79,10 +80,8 @@ class DecontaminationScan(PipelineStep):
                         found.append({**r, "row": row, "text_xxh3": key})
                 row += 1
         out = scan_file(Path(self.folder), rank)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")  # a killed task leaves no file that looks finished
-        pq.write_table(pa.Table.from_pylist(found, schema=SCAN_SCHEMA), tmp, compression="zstd")
-        tmp.replace(out)
+        with atomic_path(out) as tmp:  # a killed task leaves no file that looks finished
+            pq.write_table(pa.Table.from_pylist(found, schema=SCAN_SCHEMA), tmp, compression="zstd")
         counter.write(frequency_file(Path(self.folder), rank))
         return
         yield

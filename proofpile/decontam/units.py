@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from proofpile.decontam.hashing import combine, mix, token_hash_of
-from proofpile.normalize import token_hashes
+from proofpile.decontam.hashing import combine, mix
+from proofpile.normalize import token_hash, token_hashes
 
 #: formula tokens per unit, and units per formula run at most
 TOKENS_PER_UNIT = 6
@@ -31,8 +31,8 @@ MAX_UNITS_PER_RUN = 16
 
 _PUNCT_CP = np.zeros(128, dtype=bool)
 _PUNCT_CP[[ord(c) for c in ",.;:!?'\""]] = True
-_NUMBER = np.uint64(token_hash_of("<number>"))
-_NAME = np.uint64(token_hash_of("<name>"))
+_NUMBER = np.uint64(token_hash("<number>"))
+_NAME = np.uint64(token_hash("<name>"))
 
 
 def placeholder_units() -> np.ndarray:
@@ -175,7 +175,7 @@ def _units_without_offsets(text: str, mask: bool):
         starts.append(i)
         ends.append(i + len(t))
         at = i + len(t)
-    h = np.array([token_hash_of(t) for t in toks], dtype=np.uint64)
+    h = np.array([token_hash(t) for t in toks], dtype=np.uint64)
     s, e = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
     padded = ntext + " "
     uh, ut0, ut1 = units_of_tokens(h, s, e, padded, mask)
