@@ -105,13 +105,13 @@ class RemoteOut:
                 if k.startswith(prefix) and v.get("type", "file") != "directory"}
 
     # ---- the ownership rule
-    def check(self) -> None:
+    def check(self) -> tuple[dict[str, str], dict[str, int]]:
         """Refuse a prefix that holds objects and no proofpile marker, or another command's output; also a work
-        directory that stands for another URL. Writes nothing."""
-        self._load()
+        directory that stands for another URL. Writes nothing. Returns (what was uploaded before, the listing)."""
+        uploaded = self._load()
         listing = self._listing()
         if not listing:
-            return
+            return uploaded, listing
         if self.marker not in listing:
             other = next((k for k, m in MARKERS.items() if m in listing), None)
             if other is not None:
@@ -127,6 +127,7 @@ class RemoteOut:
             if written_by != "proofpile build":
                 raise OutDirError(f"{self.url}: its {self.marker} does not name a proofpile build "
                                   f"({written_by!r}); use a new --out")
+        return uploaded, listing
 
     # ---- upload
     def _local_files(self) -> list[str]:
@@ -148,9 +149,7 @@ class RemoteOut:
 
     def upload(self, log=None) -> dict:
         """Upload what changed since the last upload; delete stale objects of ours. Returns counts."""
-        self.check()
-        uploaded = self._load()
-        listing = self._listing()
+        uploaded, listing = self.check()
         local = {rel: sha256_file(self.work / rel) for rel in self._local_files()}
         # sent before with these bytes and still there at that size: skipped (a listing gives no sha256)
         changed = [rel for rel in local if uploaded.get(rel) != local[rel]
