@@ -226,8 +226,3 @@ class BuildStore:
     def contamination_summary(self) -> dict | None:
         return self.read_json("contamination.json") if self.exists("contamination.json") else None
 
-    def local_path(self, path: str) -> str | None:
-        """`path` when it is a file this machine can read (a WARC or arXiv tar recorded in metadata)."""
-        import os
-
-        return path if path and os.path.isfile(path) else None

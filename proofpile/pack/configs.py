@@ -49,10 +49,6 @@ def _blend(prefixes: list[dict], w: dict[str, float], out: Path, split: str) -> 
     return [(w[p["prefix"]], str(out / p["prefix"])) for p in prefixes if p["split"] == split and w[p["prefix"]] > 0]
 
 
-def _write(path: Path, text: str) -> None:
-    write_text(path, text)
-
-
 def write_configs(out: Path, prefixes: list[dict], weights: dict[str, float] | None) -> dict:
     """Writes gpt-neox-data.yml, megatron-data-path.txt and megatron-args.txt (absolute prefix paths, as the
     trainers resolve them from wherever they run); returns the weights record for tokens.json."""
@@ -64,14 +60,14 @@ def write_configs(out: Path, prefixes: list[dict], weights: dict[str, float] | N
         neox[f"{key}_data_weights"] = [round(x, 8) for x, _ in blend]
     neox["data_impl"] = "mmap"
     # GPT-NeoX reads YAML; JSON is YAML and survives being pasted into either kind of config
-    _write(out / "gpt-neox-data.yml", json.dumps(neox, indent=2) + "\n")
+    write_text(out / "gpt-neox-data.yml", json.dumps(neox, indent=2) + "\n")
 
     def flat(split: str) -> str:
         return " ".join(f"{x:.8g} {p}" for x, p in _blend(prefixes, w, out, split))
 
-    _write(out / "megatron-data-path.txt", flat("train") + "\n")
+    write_text(out / "megatron-data-path.txt", flat("train") + "\n")
     args = [f"--{flag}-data-path {flat(split)}" for split, flag in _SPLITS.items() if flat(split)]
-    _write(out / "megatron-args.txt", " ".join(args) + "\n")
+    write_text(out / "megatron-args.txt", " ".join(args) + "\n")
     return {
         "given": dict(sorted(weights.items())) if weights else None,
         "by": "subset weights" if weights else "tokens",

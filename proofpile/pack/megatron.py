@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from proofpile.atomic import atomic_path, commit
+from proofpile.atomic import TMP_SUFFIX, atomic_path, commit
 from proofpile.errors import ProofpileError
 
 MAGIC = b"MMIDIDX\x00\x00"
@@ -48,7 +48,7 @@ DTYPE_CODES: dict[int, np.dtype] = {
 }
 CODE_OF = {np.dtype(np.uint16): 8, np.dtype(np.int32): 4}
 UINT16_LIMIT = 65_536
-TMP = ".tmp"
+TMP = TMP_SUFFIX  # atomic_path's temporary ending: the pack journal claims these names
 
 
 class IndexFormatError(ProofpileError, ValueError):
