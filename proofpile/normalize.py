@@ -81,32 +81,29 @@ def token_hash(token: str) -> int:
     return (h + len(token) * _LEN_SALT) & _MASK64
 
 
-_class_table = _token_class_table = None
+_class_table = None
 _powers: list = [None, None]
 
 
-def _classes(cps, dropped: bool = False):
-    """0 space, 1 letter (`[^\\W\\d_]`), 2 decimal digit (`\\d`), 3 anything else — as `re` decides them;
-    with `dropped`, `$` and `~` (which tokenising drops) are spaces, from the table rather than another pass."""
+def _classes(cps):
+    """0 space, 1 letter (`[^\\W\\d_]`), 2 decimal digit (`\\d`), 3 anything else — as `re` decides them, except
+    that `$` and `~` (which tokenising drops) are spaces, from the table rather than another pass."""
     import numpy as np
 
-    global _class_table, _token_class_table
+    global _class_table
     if _class_table is None:
         table = np.empty(0x10000, dtype=np.uint8)
         for i in range(0x10000):
             table[i] = _char_class(chr(i))
+        table[[ord("$"), ord("~")]] = _SPACE
         _class_table = table
-        _token_class_table = table.copy()
-        _token_class_table[[ord("$"), ord("~")]] = _SPACE
     if len(cps) == 0 or cps.max() < 0x10000:  # the common case: one gather (a max is cheaper than a where)
-        return (_token_class_table if dropped else _class_table)[cps]
+        return _class_table[cps]
     big = cps >= 0x10000
     cls = _class_table[np.where(big, 0, cps)]
     if big.any():
         for i in np.flatnonzero(big):
             cls[i] = _char_class(chr(int(cps[i])))
-    if dropped:
-        cls[(cps == 36) | (cps == 126)] = _SPACE
     return cls
 
 
@@ -214,7 +211,7 @@ def token_hashes(text: str, mask_numbers: bool = False, nfkc: bool = False, fall
         cp = np.frombuffer(ntext.lower().encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if cp is None:  # a character whose lowercase is longer (U+0130): take the slow path
         return _slow_token_hashes(ntext, mask_numbers) if fallback else None
-    cls = _classes(cp, dropped=True)  # `$` and `~` are dropped (spaces)
+    cls = _classes(cp)  # `$` and `~` are dropped (spaces)
     n = len(cp)
     bs = np.flatnonzero(cp == 92)
     after = cp[np.minimum(bs + 1, n - 1)] * (bs + 1 < n)
