@@ -150,18 +150,22 @@ class BuildStore:
     # -- corpus shards ----------------------------------------------------------------------------------------
     def kept(self, shard_index: int, row: int) -> Document:
         shard = self.shards[shard_index]
-        pf = self.parquet(shard.path)
+        rec = self._row(shard.path, row)
+        meta = parse_meta(rec.get("meta"))
+        meta.setdefault("lang", rec.get("lang"))
+        return Document("kept", as_text(rec.get("id")), as_text(rec.get("text")), shard.subset, meta,
+                        {"shard": shard_index, "row": row, "path": shard.path, "split": shard.split})
+
+    def _row(self, rel: str, row: int) -> dict:
+        """One row of a Parquet file, reading only the row group that holds it."""
+        pf = self.parquet(rel)
         start = 0
-        for g in range(pf.num_row_groups):
+        for g in range(pf.num_row_groups) if row >= 0 else ():
             n = pf.metadata.row_group(g).num_rows
             if row < start + n:
-                rec = pf.read_row_group(g).slice(row - start, 1).to_pylist()[0]
-                meta = parse_meta(rec.get("meta"))
-                meta.setdefault("lang", rec.get("lang"))
-                return Document("kept", as_text(rec.get("id")), as_text(rec.get("text")), shard.subset, meta,
-                                {"shard": shard_index, "row": row, "path": shard.path, "split": shard.split})
+                return pf.read_row_group(g).slice(row - start, 1).to_pylist()[0]
             start += n
-        raise IndexError(f"{shard.path}: no row {row}")
+        raise IndexError(f"{rel}: no row {row}")
 
     # -- dropped documents ------------------------------------------------------------------------------------
     @cached_property
@@ -191,10 +195,7 @@ class BuildStore:
     def work_doc(self, rel: str, row: int) -> Document:
         if not rel.startswith("_work/") or ".." in rel.split("/"):
             raise IndexError(f"{rel}: not a finalize input file")
-        t = self.parquet(rel).read()
-        if not 0 <= row < len(t):
-            raise IndexError(f"{rel}: no row {row}")
-        rec = t.slice(row, 1).to_pylist()[0]
+        rec = self._row(rel, row)
         meta = parse_meta(rec.get("metadata", rec.get("meta")))
         return Document("work", as_text(rec.get("id")), as_text(rec.get("text")), str(meta.get("subset", "")), meta,
                         {"file": rel, "row": row})
